@@ -1,0 +1,3 @@
+"""Metrics: PSF-model errors (:mod:`.psf`) and classification scores (:mod:`.classification`)."""
+from .classification import *  # noqa: F401,F403
+from .psf import *  # noqa: F401,F403

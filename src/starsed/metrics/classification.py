@@ -1,0 +1,1 @@
+"""Classification metrics (REFERENCE §7)."""

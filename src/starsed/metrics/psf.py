@@ -1,0 +1,1 @@
+"""PSF-model error metrics (REFERENCE §7)."""
