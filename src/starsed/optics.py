@@ -78,10 +78,11 @@ def mft_matrices(telescope: Telescope, wavelengths_um: np.ndarray, dtype=np.comp
 
 
 def fft_size(telescope: Telescope, wavelength_um: float) -> int:
-    """Zero-padded FFT size that gives ``sample_um`` focal samples (WaveDiff), rounded."""
+    """Zero-padded FFT size giving ~``sample_um`` focal samples, rounded down to even
+    (WaveDiff: 746..1146 for the Euclid bin centres at P = 256)."""
     n = wavelength_um * telescope.focal_length_m * telescope.pupil_samples / (
         telescope.diameter_m * telescope.sample_um)
-    return int(round(n))
+    return 2 * int(n // 2)
 
 
 def fft_wavelength_um(telescope: Telescope, n_fft: int) -> float:
@@ -108,8 +109,11 @@ def centre_crop(image: np.ndarray, n: int) -> np.ndarray:
 
 
 def polychromatic(mono: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """SED-weighted sum of monochromatic stamps: (S, L, n, n) x (S, L) -> (S, n, n)."""
-    return np.einsum("slij,sl->sij", mono, weights)
+    """SED-weighted sum of monochromatic stamps: (S, L, n, n) x (S, L) -> (S, n, n).
+
+    Element-wise per star (no BLAS), so a star's stamp does not depend on its batch.
+    """
+    return np.sum(mono * np.asarray(weights)[:, :, None, None], axis=1)
 
 
 def folded_kernels(matrix: np.ndarray, real_dtype=np.float64) -> np.ndarray:

@@ -145,3 +145,22 @@ def one_nm_edges(band_nm: tuple[float, float]) -> np.ndarray:
     """1 nm bin edges over the band (350 bins for 550-900 nm)."""
     lo, hi = band_nm
     return np.arange(lo, hi + 0.5, 1.0)
+
+
+def build_table(classes, band_nm, bin_edges_nm, cache_dir, mirror=None) -> tuple[dict, dict]:
+    """Fetch, verify and bin the templates of ``classes``.
+
+    Returns (arrays, inputs): arrays holds ``seds_1nm`` (n_classes, n_nm) on
+    1 nm bins over ``band_nm``, ``wavelength_nm`` (bin centres), ``bin_edges_nm``
+    and ``weights`` (n_classes, n_bins), each row summing to 1; inputs maps
+    file names to their cached paths (for provenance).
+    """
+    paths = fetch_templates(cache_dir, classes, mirror)
+    edges_1nm = one_nm_edges(band_nm)
+    arrays = {
+        "seds_1nm": binned_seds(paths, edges_1nm),
+        "wavelength_nm": 0.5 * (edges_1nm[1:] + edges_1nm[:-1]),
+        "bin_edges_nm": np.asarray(bin_edges_nm, np.float64),
+        "weights": binned_seds(paths, bin_edges_nm),
+    }
+    return arrays, {p.name: str(p) for p in paths.values()}
