@@ -1,0 +1,141 @@
+"""Per-star quantities derived from a PSF model (REFERENCE §5).
+
+Given the 8 unit-flux monochromatic PSFs ``H_k`` (N, 8, 32, 32) of a PSF model
+at each star's position and the noisy stars (N, 32, 32):
+
+- similarity features (the paper's SVM input):
+  ``d_k = sum_pixels (H_k - star)^2`` and ``s_k = (1 - d_k) / sum_j (1 - d_j)``;
+- model stars, one per SED class: ``M_c = sum_k w_ck H_k`` with ``w`` the
+  (13, 8) binned-SED table;
+- :class:`PSFStats`, the few numbers per star (``<star, H_k>``, ``<H_k, H_l>``,
+  ``||star||^2``) from which both the similarity features and every class's
+  template-fit residual follow exactly, so a PSF model's 8 stamps per star need
+  not be kept in memory;
+- a robust noise estimate from the stamp's outer pixels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .config import require
+
+#: pixels farther than this from the stamp centre are taken as background (REFERENCE §4)
+OUTER_RADIUS_PX = 10.0
+#: converts a median absolute deviation to a Gaussian standard deviation
+MAD_TO_SIGMA = 1.482602218505602
+
+
+def _check_pair(mono: np.ndarray, stars: np.ndarray) -> None:
+    require(mono.ndim == 4, "mono shape", mono.shape, "(N, n_bins, n, n)")
+    require(stars.shape == (mono.shape[0],) + mono.shape[2:], "stars shape", stars.shape,
+            f"(N, n, n) matching mono {mono.shape}")
+
+
+def similarity_distances(mono: np.ndarray, stars: np.ndarray) -> np.ndarray:
+    """``d_k = sum over pixels of (H_k - star)^2``, shape (N, n_bins), float64."""
+    mono, stars = np.asarray(mono), np.asarray(stars)
+    _check_pair(mono, stars)
+    diff = mono.astype(np.float64) - stars.astype(np.float64)[:, None]
+    return np.einsum("nkij,nkij->nk", diff, diff)
+
+
+def similarity_from_distances(d: np.ndarray) -> np.ndarray:
+    """``s_k = (1 - d_k) / sum_j (1 - d_j)`` (rows sum to 1)."""
+    one_minus = 1.0 - np.asarray(d, np.float64)
+    return one_minus / one_minus.sum(axis=-1, keepdims=True)
+
+
+def similarity_features(mono: np.ndarray, stars: np.ndarray) -> np.ndarray:
+    """The paper's similarity features ``s`` (N, n_bins) from mono PSFs and noisy stars."""
+    return similarity_from_distances(similarity_distances(mono, stars))
+
+
+def model_stars(mono: np.ndarray, sed_weights: np.ndarray) -> np.ndarray:
+    """Model star of every class at every star: ``M_c = sum_k w_ck H_k``, (N, n_classes, n, n).
+
+    ``sed_weights`` (n_classes, n_bins), rows summing to 1, so every model star
+    has the unit flux of the monochromatic PSFs.
+    """
+    mono, w = np.asarray(mono), np.asarray(sed_weights, np.float64)
+    require(w.ndim == 2 and w.shape[1] == mono.shape[1], "sed_weights shape", w.shape,
+            f"(n_classes, {mono.shape[1]}) to match mono's {mono.shape[1]} bins")
+    return np.einsum("ck,nkij->ncij", w, mono.astype(np.float64))
+
+
+def estimate_sigma(stars: np.ndarray, outer_radius_px: float = OUTER_RADIUS_PX,
+                   centre: tuple[float, float] | None = None) -> np.ndarray:
+    """Robust per-star noise std from the pixels farther than ``outer_radius_px``
+    from ``centre`` (default: the stamp centre n/2): 1.4826 x the median absolute
+    deviation about the median. Shape (N,)."""
+    stars = np.asarray(stars, np.float64)
+    require(stars.ndim == 3, "stars shape", stars.shape, "(N, n, n)")
+    n = stars.shape[-1]
+    cy, cx = (n / 2, n / 2) if centre is None else centre
+    yy, xx = np.mgrid[:n, :n]
+    outer = np.hypot(yy - cy, xx - cx) > outer_radius_px
+    require(outer.sum() >= 16, "outer_radius_px", outer_radius_px,
+            f"a radius leaving at least 16 pixels of the {n}x{n} stamp outside it")
+    px = stars[:, outer]
+    med = np.median(px, axis=1, keepdims=True)
+    return MAD_TO_SIGMA * np.median(np.abs(px - med), axis=1)
+
+
+@dataclass(frozen=True)
+class PSFStats:
+    """Sufficient statistics of a PSF model at each star, for features and template fits.
+
+    ``xh`` (N, K): ``<star, H_k>``; ``gram`` (N, K, K): ``<H_k, H_l>``;
+    ``xx`` (N,): ``||star||^2``; all float64. Build with :meth:`from_mono`.
+    """
+
+    xh: np.ndarray
+    gram: np.ndarray
+    xx: np.ndarray
+
+    @classmethod
+    def from_mono(cls, mono: np.ndarray, stars: np.ndarray, chunk: int = 2048) -> "PSFStats":
+        mono, stars = np.asarray(mono), np.asarray(stars)
+        _check_pair(mono, stars)
+        n, k = mono.shape[:2]
+        xh, gram = np.empty((n, k)), np.empty((n, k, k))
+        for a in range(0, n, chunk):
+            h = mono[a:a + chunk].astype(np.float64).reshape(-1, k, mono.shape[2] * mono.shape[3])
+            x = stars[a:a + chunk].astype(np.float64).reshape(len(h), -1)
+            xh[a:a + chunk] = np.einsum("nkp,np->nk", h, x)
+            gram[a:a + chunk] = np.einsum("nkp,nlp->nkl", h, h)
+        xx = np.einsum("nij,nij->n", stars.astype(np.float64), stars.astype(np.float64))
+        return cls(xh, gram, xx)
+
+    def __len__(self) -> int:
+        return len(self.xx)
+
+    def take(self, rows) -> "PSFStats":
+        """The statistics of a subset of stars (indices or a slice)."""
+        return PSFStats(self.xh[rows], self.gram[rows], self.xx[rows])
+
+    def distances(self) -> np.ndarray:
+        """``d_k = ||H_k||^2 - 2 <H_k, star> + ||star||^2`` (N, K), equal to :func:`similarity_distances`."""
+        return np.einsum("nkk->nk", self.gram) - 2.0 * self.xh + self.xx[:, None]
+
+    def similarity(self) -> np.ndarray:
+        """The similarity features ``s`` (N, K), equal to :func:`similarity_features`."""
+        return similarity_from_distances(self.distances())
+
+    def template_residuals(self, sed_weights: np.ndarray, flux: str = "free") -> np.ndarray:
+        """``chi2_c = ||star - a_c M_c||^2`` for each class (N, n_classes).
+
+        ``flux='free'``: ``a_c`` is the least-squares amplitude
+        ``<star, M_c> / ||M_c||^2``; ``flux='unit'``: ``a_c = 1`` (stars and
+        model stars both have unit flux).
+        """
+        require(flux in ("free", "unit"), "flux", flux, "'free' or 'unit'")
+        w = np.asarray(sed_weights, np.float64)
+        require(w.ndim == 2 and w.shape[1] == self.xh.shape[1], "sed_weights shape", w.shape,
+                f"(n_classes, {self.xh.shape[1]})")
+        xm = self.xh @ w.T                                   # <star, M_c>
+        mm = np.einsum("ck,nkl,cl->nc", w, self.gram, w)     # ||M_c||^2
+        if flux == "free":
+            return np.maximum(self.xx[:, None] - xm ** 2 / mm, 0.0)
+        return np.maximum(self.xx[:, None] - 2.0 * xm + mm, 0.0)
