@@ -143,16 +143,6 @@ def _fold_last(re: np.ndarray, im: np.ndarray) -> np.ndarray:
     return out
 
 
-def _sincos(phase: np.ndarray, pool, cos: np.ndarray, sin: np.ndarray) -> None:
-    """cos and sin of ``phase`` (S, m) into ``cos``/``sin``, star halves on two threads."""
-    half = (phase.shape[0] + 1) // 2
-
-    def work(rows):
-        np.cos(phase[rows], out=cos[rows])
-        np.sin(phase[rows], out=sin[rows])
-    list(pool.map(work, [slice(0, half), slice(half, None)]))
-
-
 class Optics:
     """Pupil, Zernike basis and Fourier matrices of one telescope, in one precision.
 
@@ -200,21 +190,43 @@ class Optics:
         return np.einsum("sk,kij->sij", np.atleast_2d(zernikes_um), self.basis)
 
     def intensity(self, zernikes_um: np.ndarray) -> np.ndarray:
-        """Oversampled monochromatic intensities (S, L, n, n), unnormalised."""
+        """Oversampled monochromatic intensities (S, L, n, n), unnormalised.
+
+        The stars are split between two threads, each running the whole chain
+        with single-threaded BLAS: the element-wise steps (phases, sines,
+        folding) then use both cores too, not only the matrix products.
+        """
+        from threadpoolctl import threadpool_limits
+
         z = np.atleast_2d(np.asarray(zernikes_um, dtype=np.float64))
         if z.shape[1] != self.n_zernikes:
             raise ValueError(f"expected {self.n_zernikes} Zernike coefficients per star, got {z.shape[1]}")
+        n = self.kx.shape[-1]
+        out = np.empty((len(z), len(self.wavelengths_um), n, n), dtype=self.real)
+        if len(z) == 1:
+            self._intensity_block(z, out)
+            return out
+        half = (len(z) + 1) // 2
+        with threadpool_limits(1, user_api="blas"):
+            jobs = [self._pool.submit(self._intensity_block, z[s], out[s])
+                    for s in (slice(0, half), slice(half, None))]
+            for job in jobs:
+                job.result()
+        return out
+
+    def _intensity_block(self, z: np.ndarray, out: np.ndarray) -> None:
+        """The chain for the stars ``z`` (S, nz) into ``out`` (S, L, n, n)."""
         S, P, n = z.shape[0], self.telescope.pupil_samples, self.kx.shape[-1]
         opd_open = z @ self.basis_open                               # (S, n_open), um, float64
-        out = np.empty((S, len(self.wavelengths_um), n, n), dtype=self.real)
         m = len(self.open)
         cos = np.zeros((S, m + 1), dtype=self.real)   # last column: closed samples
         sin = np.zeros((S, m + 1), dtype=self.real)
         folded = np.empty((2, S, P, P), dtype=self.real)  # [[R_e, I_o], [I_e, -R_o]]
         h = P // 2
         for l, lam in enumerate(self.wavelengths_um):
-            _sincos((opd_open * (2.0 * np.pi / lam)).astype(self.real), self._pool,
-                    cos[:, :m], sin[:, :m])
+            phase = (opd_open * (2.0 * np.pi / lam)).astype(self.real)
+            np.cos(phase, out=cos[:, :m])
+            np.sin(phase, out=sin[:, :m])
             cos[:, :m] *= self.amp_open
             sin[:, :m] *= self.amp_open
             rp, rn = cos[:, self.gather_pos].reshape(S, P, h), cos[:, self.gather_neg].reshape(S, P, h)
@@ -229,7 +241,6 @@ class Optics:
             f = _fold_last(t[0].transpose(0, 2, 1), t[1].transpose(0, 2, 1))   # (2, S, n, P)
             f = np.matmul(self.ky[l], f.transpose(1, 3, 0, 2).reshape(S, P, 2 * n))  # (S, n, 2n)
             np.add(np.square(f[..., :n]), np.square(f[..., n:]), out=out[:, l])
-        return out
 
     def stamps(self, zernikes_um: np.ndarray, sr: bool = False) -> dict[str, np.ndarray]:
         """Unit-flux monochromatic stamps (S, L, stamp, stamp), and SR (S, L, sr, sr) if asked."""
