@@ -13,14 +13,15 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 #: colour-blind-safe qualitative palette (Okabe & Ito 2008)
 OKABE_ITO = ["#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7"]
-#: sequential colour map for the 13 classes, hot (blue) to cool (red); perceptually uniform
-CLASS_CMAP = "plasma_r"
+#: perceptually uniform colour map for the 13 classes: hot stars dark blue-violet,
+#: cool stars orange (the light yellow end is cut so every class reads on white)
+CLASS_CMAP = "plasma"
 
 
 def class_colours(n: int = 13):
-    """n colours from hot (O5) to cool (M5) stars."""
+    """n colours from hot (O5, blue-violet) to cool (M5, orange) stars."""
     cmap = plt.get_cmap(CLASS_CMAP)
-    return [cmap(0.05 + 0.9 * i / max(n - 1, 1)) for i in range(n)]
+    return [cmap(0.85 * i / max(n - 1, 1)) for i in range(n)]
 
 
 def save(fig, stem: str | Path, folder: str | Path = "figures") -> list[Path]:
