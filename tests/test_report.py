@@ -1,0 +1,32 @@
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from starsed.report import flatten, format_value, results_tex
+
+
+def test_flatten_and_format():
+    assert flatten({"a": {"b": 1, "c": [2.5, {"d": "x"}]}}) == {"a/b": 1, "a/c/0": 2.5, "a/c/1/d": "x"}
+    assert format_value(0.65) == "0.65" and format_value(2.38245) == "2.382"
+    assert format_value(0.01234) == "0.01234" and format_value(12000) == "12{,}000"
+    assert format_value("svm_psf") == r"svm\_psf"
+
+
+def test_results_macros_compile_and_unknown_key_fails(tmp_path):
+    (tmp_path / "metrics").mkdir()
+    (tmp_path / "metrics" / "psf.json").write_text(json.dumps({"S1": {"rel_rmse_pct": 2.38245}}))
+    tex = results_tex(tmp_path / "metrics")
+    assert r"\csname starsed@res@psf/S1/rel_rmse_pct\endcsname{2.382}" in tex
+    if shutil.which("pdflatex") is None:
+        pytest.skip("no TeX installed: the macros were checked as text only")
+    (tmp_path / "results.tex").write_text(tex)
+    doc = r"\documentclass{article}\input{results}\begin{document}%s\end{document}"
+    (tmp_path / "ok.tex").write_text(doc % r"error \result{psf/S1/rel_rmse_pct}\,\%")
+    (tmp_path / "bad.tex").write_text(doc % r"\result{psf/S9/rel_rmse_pct}")
+    run = lambda name: subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", name],
+                                      cwd=tmp_path, capture_output=True, text=True)
+    assert run("ok.tex").returncode == 0
+    bad = run("bad.tex")
+    assert bad.returncode != 0 and "no result named psf/S9/rel_rmse_pct" in bad.stdout
