@@ -37,6 +37,9 @@ def main(argv=None) -> None:
     parser.add_argument("name", help="notebook name without .ipynb, e.g. 01_simulate")
     parser.add_argument("--profile", default=None, help="override params.yaml's profile")
     args = parser.parse_args(argv)
+    import logging
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")   # papermill echoes cell output
     params = {"profile": args.profile} if args.profile else {}
     run(args.name, parameters=params)
 
