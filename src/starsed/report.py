@@ -55,15 +55,20 @@ def format_value(value) -> str:
     return text
 
 
-def results_tex(metrics_dir: str | Path = "metrics") -> str:
-    """The macros file for every ``*.json`` under ``metrics_dir`` (key = file stem/...)."""
-    lines = [PREAMBLE]
+def results_tex(metrics_dir: str | Path = "metrics", params: dict | None = None) -> str:
+    """The macros file for every ``*.json`` under ``metrics_dir`` (key = file stem/...)
+    and, if given, the resolved parameters (keys ``params/<section>/<name>``)."""
+    entries = {}
     for path in sorted(Path(metrics_dir).rglob("*.json")):
         stem = path.relative_to(metrics_dir).with_suffix("").as_posix()
-        for key, value in sorted(flatten(json.loads(path.read_text()), f"{stem}/").items()):
-            if any(c in key for c in "{}\\%#"):
-                continue
-            lines.append(f"\\expandafter\\def\\csname starsed@res@{key}\\endcsname{{{format_value(value)}}}")
+        entries.update(flatten(json.loads(path.read_text()), f"{stem}/"))
+    if params is not None:
+        entries.update(flatten(params, "params/"))
+    lines = [PREAMBLE]
+    for key, value in sorted(entries.items()):
+        if any(c in key for c in "{}\\%#"):
+            continue
+        lines.append(f"\\expandafter\\def\\csname starsed@res@{key}\\endcsname{{{format_value(value)}}}")
     return "\n".join(lines) + "\n"
 
 
@@ -76,7 +81,9 @@ def main(root: str | Path = ".") -> int:
     root = Path(root)
     generated = root / "paper" / "generated" / "results.tex"
     generated.parent.mkdir(parents=True, exist_ok=True)
-    generated.write_text(results_tex(root / "metrics"))
+    from .config import load_params
+
+    generated.write_text(results_tex(root / "metrics", load_params(root / "params.yaml")))
     print(f"wrote {generated}")
     if shutil.which("latexmk") is None:
         print(TEX_HELP, file=sys.stderr)
