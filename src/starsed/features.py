@@ -139,3 +139,32 @@ class PSFStats:
         if flux == "free":
             return np.maximum(self.xx[:, None] - xm ** 2 / mm, 0.0)
         return np.maximum(self.xx[:, None] - 2.0 * xm + mm, 0.0)
+
+
+
+def psf_model_predictor(path):
+    """A function ``positions (N, 2) -> (N, 8, n, n)`` giving the unit-flux monochromatic
+    stamps of the trained PSF model saved at ``path``. The ONE place that calls
+    :mod:`starsed.psf_model` (``load(path).predict_mono`` if the module offers it,
+    else ``PSFModel.load(path).predict(positions, kind='mono')``)."""
+    from . import psf_model
+
+    model = psf_model.load(path) if hasattr(psf_model, "load") else psf_model.PSFModel.load(path)
+    if hasattr(model, "predict_mono"):
+        return lambda positions: np.asarray(model.predict_mono(positions))
+    return lambda positions: np.asarray(model.predict(positions, kind="mono"))
+
+
+def psf_model_stats(path, positions: np.ndarray, stars: np.ndarray, chunk: int = 1000,
+                    progress: bool = False) -> PSFStats:
+    """:class:`PSFStats` of the PSF model saved at ``path`` for ``stars`` at ``positions``,
+    computed ``chunk`` stars at a time so the monochromatic stamps never all sit in memory."""
+    from tqdm.auto import tqdm
+
+    positions, stars = np.asarray(positions), np.asarray(stars)
+    require(len(positions) == len(stars), "positions", positions.shape, f"one per star ({len(stars)})")
+    predict = psf_model_predictor(path)
+    parts = []
+    for a in tqdm(range(0, len(stars), chunk), desc=f"PSF model {path}", disable=not progress, unit="chunk"):
+        parts.append(PSFStats.from_mono(predict(positions[a:a + chunk]), stars[a:a + chunk]))
+    return PSFStats(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("xh", "gram", "xx")))
