@@ -705,3 +705,206 @@ def summarise_runs(runs: dict) -> dict:
         d["realisations"] = len(rs)
         out[key] = d
     return out
+
+
+# --------------------------------------------------------------------------- the `train` stage
+POOL_KEYS = ("noisy", "labels", "snr", "sigma", "positions", "mono", "noiseless", "sed_weights")
+SECOND_KEYS = ("noisy", "labels", "snr", "sigma", "mono")
+
+
+def load_pool(main_path, section) -> dict:
+    """The pooled classifier stars: main-pool rows ``classifier_stars`` [start, stop) then the
+    main test stars (first ``n_test_pool`` = all). Arrays of :data:`POOL_KEYS` plus ``is_test``."""
+    from .io import read_h5
+
+    start, stop = (int(v) for v in section["classifier_stars"])
+    require(0 <= start < stop, "train.classifier_stars", [start, stop], "[start, stop) with 0 <= start < stop")
+    a = read_h5(main_path, "train", list(POOL_KEYS), rows=slice(start, stop))
+    require(len(a["labels"]) == stop - start, "train.classifier_stars", [start, stop],
+            f"rows inside the main pool ({len(a['labels'])} read)")
+    b = read_h5(main_path, "test", list(POOL_KEYS))
+    pool = {k: np.concatenate([a[k], b[k]]) for k in POOL_KEYS}
+    pool["is_test"] = np.r_[np.zeros(len(a["labels"]), bool), np.ones(len(b["labels"]), bool)]
+    return pool
+
+
+def psf_model_files(section, models_dir="models/psf") -> dict:
+    """{'s1': path, ...} for the models named in ``train.psf_models`` whose files exist."""
+    from pathlib import Path
+
+    out = {}
+    for name in section.get("psf_models", []):
+        path = Path(models_dir) / f"{name}.h5"
+        if path.is_file():
+            out[name.lower()] = path
+    return out
+
+
+def run_stage(params, main_path="data/simulate/main.h5", second_path="data/simulate/second.h5",
+              seds_path="data/seds/seds.h5", models_dir="models/psf", progress: bool = True) -> dict:
+    """The ``train`` step: E2 and E3 for every method, on the true PSF and the PSF models present.
+
+    Returns :func:`run_classification`'s dict plus ``summary`` / ``generalisation``
+    (:func:`summarise_runs`), ``psf_errors`` {'s1': mean relative pixel RMSE in % on the
+    main test stars}, ``psf_seconds`` {name: s to evaluate the model on the pool},
+    ``missing_models`` (named but absent), ``labels``/``snr`` of the pool,
+    ``similarity_gt`` (pool features, for figure 5), ``sed_weights`` and ``n_pool``.
+    """
+    from .io import read_h5
+
+    section = params["train"]
+    sed_weights = read_h5(seds_path, "seds", ["weights"])["weights"]
+    pool = load_pool(main_path, section)
+    second = read_h5(second_path, "test", list(SECOND_KEYS))
+    stats = {"gt": PSFStats.from_mono(pool.pop("mono"), pool["noisy"])}
+    second_stats = {"gt": PSFStats.from_mono(second.pop("mono"), second["noisy"])}
+    files = psf_model_files(section, models_dir)
+    psf_errors, psf_seconds = {}, {}
+    for name, path in files.items():
+        t0 = _timer()
+        from .features import psf_model_stats
+
+        stats[name], err = psf_model_stats(path, pool["positions"], pool["noisy"], progress=progress,
+                                           noiseless=pool["noiseless"], sed_weights=pool["sed_weights"])
+        psf_errors[name] = float(100.0 * err[pool["is_test"]].mean())
+        psf_seconds[name] = _timer() - t0
+    out = run_classification(pool, stats, sed_weights, section, second, second_stats, progress)
+    out.update(summary=summarise_runs(out["runs"]), generalisation=summarise_runs(out["generalisation_runs"]),
+               psf_errors=psf_errors, psf_seconds=psf_seconds,
+               missing_models=[m for m in section.get("psf_models", []) if m.lower() not in files],
+               labels=pool["labels"], snr=pool["snr"], second_labels=second["labels"],
+               second_snr=second["snr"], similarity_gt=stats["gt"].similarity(), sed_weights=sed_weights,
+               n_pool=len(pool["labels"]))
+    return out
+
+
+def stage_metrics(result) -> dict:
+    """``metrics/classification.json``: per method the E2 means/stds and seconds, the
+    ``generalisation`` block (E3), PSF-model errors and the Bayes-limit gaps."""
+    keep = ("accuracy_mean", "accuracy_std", "within_one_mean", "within_one_std", "f1_mean", "f1_std",
+            "top2_mean", "top2_std", "ece_mean", "within_one_opt_mean", "within_one_opt_std",
+            "seconds", "fit_seconds", "realisations")
+    out = {k: {f: v[f] for f in keep if f in v} for k, v in result["summary"].items()}
+    out["generalisation"] = {k: {f: v[f] for f in keep if f in v} for k, v in result["generalisation"].items()}
+    out["psf_model_error_pct"] = result["psf_errors"]
+    out["psf_model_seconds"] = result["psf_seconds"]
+    out["psf_models_missing"] = result["missing_models"]
+    out["bayes_gap"] = {r["method"]: {"accuracy": r["accuracy_gap"], "within_one": r["within_one_gap"]}
+                        for r in bayes_gap_rows(result["summary"])}
+    out["total_seconds"] = float(sum(v.get("seconds", 0.0) for v in result["summary"].values())
+                                 * max(1, len(result["splits"])) + sum(result["psf_seconds"].values()))
+    return out
+
+
+LABELS = {"pca_mlp": "PCA+MLP", "cnn_mlp": "CNN+MLP", "bayes_gt": "Bayes limit (true PSF, known sigma, unit flux)"}
+
+
+def method_label(key: str) -> str:
+    """Human-readable method name: 'svm_psf_s3' -> 'SVM+PSF S3'."""
+    if key in LABELS:
+        return LABELS[key]
+    for prefix, name in (("svm_psf_", "SVM+PSF"), ("likelihood_", "likelihood"), ("svm_like_", "SVM+PSF+likelihood")):
+        if key.startswith(prefix):
+            return f"{name} {key[len(prefix):].upper()}"
+    return key
+
+
+def _order(keys) -> list[str]:
+    def rank(k):
+        psf = k.rsplit("_", 1)[-1]
+        p = 0 if psf == "gt" else (int(psf[1:]) if psf[1:].isdigit() else 99)
+        fam = next((i for i, f in enumerate(("pca", "cnn", "svm_psf", "likelihood", "svm_like", "bayes"))
+                    if k.startswith(f)), 9)
+        return (fam, -p if fam in (2, 3, 4) else 0)
+    return sorted(keys, key=rank)
+
+
+def classification_rows(summary: dict, published: dict = PUBLISHED) -> list[dict]:
+    """Rows of the classification table: ours (mean +- std over realisations) beside the
+    paper's published numbers (None where the paper has none)."""
+    rows = []
+    for key in _order(summary):
+        s, p = summary[key], published.get(key, {})
+        rows.append({
+            "method": method_label(key),
+            "f1": s.get("f1_mean"), "accuracy": f"{s['accuracy_mean']:.3f} ± {s.get('accuracy_std', 0):.3f}",
+            "within_one": f"{s['within_one_mean']:.3f} ± {s.get('within_one_std', 0):.3f}",
+            "top2": s.get("top2_mean"), "within_one_opt": s.get("within_one_opt_mean"),
+            "paper_f1": p.get("f1"),
+            "paper_accuracy": f"{p['accuracy']:.3f} ± {p['accuracy_std']:.3f}" if p else None,
+            "paper_within_one": f"{p['within_one']:.3f} ± {p['within_one_std']:.3f}" if p else None,
+            "seconds": s.get("seconds"),
+        })
+    return rows
+
+
+CLASSIFICATION_COLUMNS = [("method", "method"), ("f1", "F1"), ("accuracy", "accuracy"),
+                          ("within_one", "within-one"), ("top2", "top-2"),
+                          ("within_one_opt", "within-one (w1 decision)"), ("paper_f1", "paper F1"),
+                          ("paper_accuracy", "paper accuracy"), ("paper_within_one", "paper within-one"),
+                          ("seconds", "time per realisation [s]")]
+CLASSIFICATION_FORMATS = {"f1": ".3f", "top2": ".3f", "within_one_opt": ".3f", "paper_f1": ".3f", "seconds": ".1f"}
+
+
+def bayes_gap_rows(summary: dict) -> list[dict]:
+    """Each method's gap to the Bayes limit (``bayes_gt``): limit minus method, for accuracy
+    (argmax decisions) and within-one accuracy (the limit with the within-one decision)."""
+    if "bayes_gt" not in summary:
+        return []
+    b = summary["bayes_gt"]
+    acc_lim = b["accuracy_mean"]
+    w1_lim = b.get("within_one_opt_mean", b["within_one_mean"])
+    rows = []
+    for key in _order(summary):
+        if key == "bayes_gt":
+            continue
+        s = summary[key]
+        rows.append({"method": method_label(key), "accuracy": s["accuracy_mean"],
+                     "accuracy_gap": acc_lim - s["accuracy_mean"], "within_one": s["within_one_mean"],
+                     "within_one_gap": w1_lim - s["within_one_mean"],
+                     "within_one_opt_gap": (w1_lim - s["within_one_opt_mean"]) if "within_one_opt_mean" in s else None})
+    return rows
+
+
+BAYES_COLUMNS = [("method", "method"), ("accuracy", "accuracy"), ("accuracy_gap", "gap to Bayes (accuracy)"),
+                 ("within_one", "within-one"), ("within_one_gap", "gap to Bayes (within-one)"),
+                 ("within_one_opt_gap", "gap, w1 decision")]
+
+
+def per_class_mean(result: dict, key: str, which: str = "predictions") -> dict:
+    """Per-class recall, F1 and within-one of a method, averaged over realisations."""
+    from .metrics.classification import per_class_scores
+
+    preds = result[which][key]["pred"]
+    labels = [result["labels"][te] for _, te in result["splits"]] if which == "predictions" \
+        else [result["second_labels"]] * len(preds)
+    scores = [per_class_scores(y, p) for y, p in zip(labels, preds)]
+    return {m: np.mean([s[m] for s in scores], axis=0) for m in ("recall", "f1", "within_one")}
+
+
+def confusion_total(result: dict, key: str, which: str = "predictions") -> np.ndarray:
+    """Confusion matrix of a method summed over realisations."""
+    from .metrics.classification import confusion_matrix
+
+    preds = result[which][key]["pred"]
+    labels = [result["labels"][te] for _, te in result["splits"]] if which == "predictions" \
+        else [result["second_labels"]] * len(preds)
+    return sum(confusion_matrix(y, p) for y, p in zip(labels, preds))
+
+
+def snr_curve(result: dict, key: str, edges) -> dict:
+    """Accuracy / within-one in SNR bins, stars of all realisations' test sets pooled."""
+    from .metrics.classification import accuracy_by_snr
+
+    y = np.concatenate([result["labels"][te] for _, te in result["splits"]])
+    snr = np.concatenate([result["snr"][te] for _, te in result["splits"]])
+    return accuracy_by_snr(y, np.concatenate(result["predictions"][key]["pred"]), snr, edges)
+
+
+def reliability_data(result: dict, key: str, n_bins: int = 10) -> tuple[dict, float]:
+    """Reliability curve and ECE of a method, test stars of all realisations pooled."""
+    from .metrics.classification import expected_calibration_error, reliability_curve
+
+    y = np.concatenate([result["labels"][te] for _, te in result["splits"]])
+    p = np.concatenate(result["predictions"][key]["proba"])
+    return reliability_curve(y, p, n_bins), expected_calibration_error(y, p, n_bins)

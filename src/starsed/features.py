@@ -156,15 +156,29 @@ def psf_model_predictor(path):
 
 
 def psf_model_stats(path, positions: np.ndarray, stars: np.ndarray, chunk: int = 1000,
-                    progress: bool = False) -> PSFStats:
+                    progress: bool = False, noiseless: np.ndarray | None = None,
+                    sed_weights: np.ndarray | None = None):
     """:class:`PSFStats` of the PSF model saved at ``path`` for ``stars`` at ``positions``,
-    computed ``chunk`` stars at a time so the monochromatic stamps never all sit in memory."""
+    computed ``chunk`` stars at a time so the monochromatic stamps never all sit in memory.
+
+    With ``noiseless`` (N, n, n) and ``sed_weights`` (N, 8) (NaN rows skipped) also
+    returns the model's per-star relative pixel RMSE (REFERENCE §7) as ``(stats, errors)``.
+    """
     from tqdm.auto import tqdm
+
+    from .metrics.psf import relative_rmse
 
     positions, stars = np.asarray(positions), np.asarray(stars)
     require(len(positions) == len(stars), "positions", positions.shape, f"one per star ({len(stars)})")
+    with_err = noiseless is not None
+    require(not with_err or sed_weights is not None, "sed_weights", None, "(N, 8) when noiseless is given")
     predict = psf_model_predictor(path)
-    parts = []
+    parts, errors = [], []
     for a in tqdm(range(0, len(stars), chunk), desc=f"PSF model {path}", disable=not progress, unit="chunk"):
-        parts.append(PSFStats.from_mono(predict(positions[a:a + chunk]), stars[a:a + chunk]))
-    return PSFStats(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("xh", "gram", "xx")))
+        mono = predict(positions[a:a + chunk])
+        parts.append(PSFStats.from_mono(mono, stars[a:a + chunk]))
+        if with_err:
+            poly = np.einsum("nk,nkij->nij", np.asarray(sed_weights[a:a + chunk], np.float64), mono)
+            errors.append(relative_rmse(poly, np.asarray(noiseless[a:a + chunk], np.float64)))
+    stats = PSFStats(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("xh", "gram", "xx")))
+    return (stats, np.concatenate(errors)) if with_err else stats
