@@ -774,7 +774,7 @@ def run_stage(params, main_path="data/simulate/main.h5", second_path="data/simul
                missing_models=[m for m in section.get("psf_models", []) if m.lower() not in files],
                labels=pool["labels"], snr=pool["snr"], second_labels=second["labels"],
                second_snr=second["snr"], similarity_gt=stats["gt"].similarity(), sed_weights=sed_weights,
-               n_pool=len(pool["labels"]))
+               n_pool=len(pool["labels"]), example_stars=pool["noisy"][pool["is_test"]][:4])
     return out
 
 
@@ -819,6 +819,12 @@ def _order(keys) -> list[str]:
     return sorted(keys, key=rank)
 
 
+def _pm(d: dict, name: str):
+    if name not in d:
+        return None
+    return f"{d[name]:.3f}" + (f" ± {d[name + '_std']:.3f}" if name + "_std" in d else "")
+
+
 def classification_rows(summary: dict, published: dict = PUBLISHED) -> list[dict]:
     """Rows of the classification table: ours (mean +- std over realisations) beside the
     paper's published numbers (None where the paper has none)."""
@@ -831,8 +837,7 @@ def classification_rows(summary: dict, published: dict = PUBLISHED) -> list[dict
             "within_one": f"{s['within_one_mean']:.3f} ± {s.get('within_one_std', 0):.3f}",
             "top2": s.get("top2_mean"), "within_one_opt": s.get("within_one_opt_mean"),
             "paper_f1": p.get("f1"),
-            "paper_accuracy": f"{p['accuracy']:.3f} ± {p['accuracy_std']:.3f}" if p else None,
-            "paper_within_one": f"{p['within_one']:.3f} ± {p['within_one_std']:.3f}" if p else None,
+            "paper_accuracy": _pm(p, "accuracy"), "paper_within_one": _pm(p, "within_one"),
             "seconds": s.get("seconds"),
         })
     return rows
