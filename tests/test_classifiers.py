@@ -114,3 +114,32 @@ def test_helpers():
         SVMPSF(gamma=0)
     with pytest.raises(ConfigError, match="n_train"):
         realisation_splits(50, 100, 10, 3, seed=1)
+
+
+def test_run_classification_end_to_end(data):
+    from starsed.classifiers import (bayes_gap_rows, classification_rows, confusion_total, per_class_mean,
+                                     run_classification, snr_curve, summarise_runs)
+
+    tr, te = data["train"], data["test"]
+    pool = {k: tr[k][:240] for k in ("noisy", "labels", "snr", "sigma")}
+    stats = {"gt": PSFStats.from_mono(tr["mono"][:240], pool["noisy"])}
+    second = {k: te[k][:60] for k in ("noisy", "labels", "snr", "sigma")}
+    section = {"seed": 1, "realisations": 2, "n_train": 200, "n_test": 40, "stacked": ["gt"],
+               "pca_mlp": {"n_members": 2, "max_epochs": 2, "batch_size": 64},
+               "cnn": {"max_epochs": 2, "batch_size": 64},
+               "svm": {"C": 1.0, "gamma": 0.125}, "likelihood": {"flux": "free", "outer_radius_px": 10.0}}
+    res = run_classification(pool, stats, toy_seds(), section, second,
+                             {"gt": PSFStats.from_mono(te["mono"][:60], second["noisy"])}, progress=False)
+    assert res["keys"] == ["pca_mlp", "cnn_mlp", "svm_psf_gt", "likelihood_gt", "svm_like_gt", "bayes_gt"]
+    assert res["predictions"]["svm_psf_gt"]["proba"].shape == (2, 40, 13)
+    summ = summarise_runs(res["runs"])
+    assert summ["bayes_gt"]["accuracy_mean"] > 2 * CHANCE and summ["pca_mlp"]["realisations"] == 2
+    assert set(res["generalisation_runs"]) == set(res["keys"])
+    res.update(labels=pool["labels"], snr=pool["snr"], second_labels=second["labels"])
+    assert confusion_total(res, "likelihood_gt").sum() == 80
+    assert confusion_total(res, "cnn_mlp", "second_predictions").sum() == 120
+    assert per_class_mean(res, "svm_psf_gt")["f1"].shape == (13,)
+    assert snr_curve(res, "bayes_gt", [60, 80, 110])["count"].sum() == 80
+    rows = classification_rows(summ)
+    assert rows[0]["method"] == "PCA+MLP" and rows[0]["paper_accuracy"] == "0.370 ± 0.015"
+    assert len(bayes_gap_rows(summ)) == 5
