@@ -174,3 +174,27 @@ def test_bad_configuration_names_parameter():
         m.predict(pos, np.full((1, 8), 1 / 8), kind="hires")
     with pytest.raises(ConfigError, match="psf_model.training_sets"):
         train_training_sets(TEL32, {"positions": np.zeros((3, 2))}, {}, {"training_sets": [2, 5]})
+
+
+def test_run_stage_writes_models_and_is_deterministic(tmp_path):
+    from starsed.io import read_h5, write_h5
+
+    ex = _small_exposure(30, 6)
+    data = write_h5(tmp_path / "main.h5", {"train": ex["train"], "test": ex["test"]})
+    params = {"telescope": {"pupil_samples": 32}, "psf_model": {
+        "training_sets": [15, 30], "n_test": 6, "recipe": "fast", "warm_start": True, "model_pupil_samples": 32,
+        "batch_stars": 15, "seed": 1, "fast": {"passes": [6, 4], "dd_passes": [0, 0], "warmup_passes": 2,
+                                              "precond_stars": 10, "precond_pupil_samples": 32, "precond_every": 3}}}
+    params["telescope"] = {**{k: v for k, v in TEL32.__dict__.items()}, "band_nm": list(TEL32.band_nm),
+                           "axis_offset_px": list(TEL32.axis_offset_px)}
+    digests = []
+    for run in ("a", "b"):
+        configure(0, tensorflow=True)
+        metrics = __import__("starsed.psf_model", fromlist=["run_stage"]).run_stage(
+            params, data, tmp_path / run, progress=False)
+        digests.append([(tmp_path / run / f).read_bytes() for f in ("S1.h5", "S2.h5", "test_errors.h5")])
+    assert digests[0] == digests[1]
+    assert set(metrics) == {"S1", "S2", "total_train_seconds"}
+    for key in ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct", "train_seconds"):
+        assert key in metrics["S2"]
+    assert read_h5(tmp_path / "a" / "test_errors.h5", "S2")["rel_rmse"].shape == (6,)

@@ -131,7 +131,12 @@ class Recipe:
 
     fast: ``passes`` L-BFGS iterations on the parametric part (each iteration
     is one or a few full-batch forward+backward passes), then ``dd_passes`` on
-    the data-driven part if the model has one.
+    the data-driven part if the model has one. With ``precond_stars`` > 0 the
+    parameters are whitened by a Gauss-Newton Hessian estimated on that many
+    stars (Jacobians from a model pupil of ``precond_pupil_samples``, diagonal
+    damping ``precond_damping`` x its mean), re-estimated every
+    ``precond_every`` passes (0: once), after ``warmup_passes`` plain passes
+    when starting from random arrays.
     paper: ``cycles`` cycles; ``param_epochs`` and ``dd_epochs`` one entry per
     cycle; mini-batches of ``batch`` stars; Adam learning rates ``lr_param``
     and ``lr_dd``.
@@ -140,6 +145,11 @@ class Recipe:
     name: str = "fast"
     passes: int = 100
     dd_passes: int = 20
+    warmup_passes: int = 20
+    precond_stars: int = 0
+    precond_pupil_samples: int = 64
+    precond_damping: float = 1e-4
+    precond_every: int = 0
     cycles: int = 2
     param_epochs: tuple[int, ...] = (20, 20)
     dd_epochs: tuple[int, ...] = (120, 100)
@@ -247,30 +257,80 @@ class PSFModel:
         self._fns: dict = {}
 
     # ----------------------------------------------------------------- graph pieces
-    def _intensity(self, opd_um):
-        """Oversampled monochromatic intensities (B, L, n, n) of OPD maps (B, P, P), um."""
+    def _mft(self, re, im, kx, ky):
+        """Focal field (real, imaginary) of pupil fields re + i im (..., P, P) by the folded MFT.
+
+        ``kx`` (L, [1,] P, n) and ``ky`` (L, [1,] n, P) broadcast against the
+        leading axes (B, L[, K]). Returns two (..., n, n) arrays.
+        """
         tf = self.tf
         P = self.config.pupil_samples
         h = P // 2
         n = self.telescope.grid_samples
-        phase = opd_um[:, None, :, :] * self._k_phase[None, :, None, None]   # (B, L, P, P)
-        re = self._amp * tf.cos(phase)
-        im = self._amp * tf.sin(phase)
         # fold along x (columns): [[R_e, I_o], [I_e, -R_o]] (starsed.optics._fold_last)
         rp, rn = re[..., h:], tf.reverse(re[..., :h], axis=[-1])
         ip, i_n = im[..., h:], tf.reverse(im[..., :h], axis=[-1])
         f0 = tf.concat([rp + rn, ip - i_n], axis=-1)
         f1 = tf.concat([ip + i_n, rn - rp], axis=-1)
-        f = tf.concat([f0, f1], axis=-2)                                      # (B, L, 2P, P)
-        t = tf.matmul(f, self._kx)                                            # (B, L, 2P, n)
+        t = tf.matmul(tf.concat([f0, f1], axis=-2), kx)                      # (..., 2P, n)
         tr, ti = t[..., :P, :], t[..., P:, :]                                 # rows: pupil y
         # fold along y (rows): G = [[Tr_e, Ti_e], [Ti_o, -Tr_o]]  (P, 2n)
         trp, trn = tr[..., h:, :], tf.reverse(tr[..., :h, :], axis=[-2])
         tip, tin = ti[..., h:, :], tf.reverse(ti[..., :h, :], axis=[-2])
         g = tf.concat([tf.concat([trp + trn, tip + tin], axis=-1),
-                       tf.concat([tip - tin, trn - trp], axis=-1)], axis=-2)  # (B, L, P, 2n)
-        e = tf.matmul(self._ky, g)                                            # (B, L, n, 2n)
-        return tf.square(e[..., :n]) + tf.square(e[..., n:])
+                       tf.concat([tip - tin, trn - trp], axis=-1)], axis=-2)  # (..., P, 2n)
+        e = tf.matmul(ky, g)                                                  # (..., n, 2n)
+        return e[..., :n], e[..., n:]
+
+    def _intensity(self, opd_um):
+        """Oversampled monochromatic intensities (B, L, n, n) of OPD maps (B, P, P), um."""
+        tf = self.tf
+        phase = opd_um[:, None, :, :] * self._k_phase[None, :, None, None]   # (B, L, P, P)
+        er, ei = self._mft(self._amp * tf.cos(phase), self._amp * tf.sin(phase), self._kx, self._ky)
+        return tf.square(er) + tf.square(ei)
+
+    def _jacobian(self, z, sed):
+        """d(polychromatic stamp)/d(Zernike coefficient): (B, n_zernikes, m, m) at z (B, nz), um^-1.
+
+        Exact derivative of the forward model (no data-driven part): for each
+        mode, the pupil-field derivative i (2 pi / lambda) Z_k U goes through
+        the same MFT, then the chain rule through |.|^2, binning, unit flux
+        and the SED weights.
+        """
+        tf = self.tf
+        P, K = self.config.pupil_samples, self.config.n_zernikes
+        o, m = self.telescope.oversampling, self.telescope.stamp_px
+        opd = self._opd(z, None, None)
+        kap = self._k_phase[None, :, None, None]
+        phase = opd[:, None, :, :] * kap
+        re, im = self._amp * tf.cos(phase), self._amp * tf.sin(phase)
+        er, ei = self._mft(re, im, self._kx, self._ky)                        # (B, L, n, n)
+        zk = tf.reshape(self._basis, [1, 1, K, P, P])
+        kap5 = kap[..., None]
+        der, dei = self._mft(-kap5 * zk * im[:, :, None], kap5 * zk * re[:, :, None],
+                             self._kx[:, None], self._ky[:, None])            # (B, L, K, n, n)
+        di = 2.0 * (er[:, :, None] * der + ei[:, :, None] * dei)
+        b = tf.shape(z)[0]
+        bi = tf.reduce_sum(tf.reshape(tf.square(er) + tf.square(ei), [b, -1, m, o, m, o]), axis=[3, 5])
+        s = tf.reduce_sum(bi, axis=[2, 3], keepdims=True)                     # (B, L, 1, 1)
+        mono = bi / s
+        bdi = tf.reduce_sum(tf.reshape(di, [b, -1, K, m, o, m, o]), axis=[4, 6])  # (B, L, K, m, m)
+        sd = tf.reduce_sum(bdi, axis=[3, 4], keepdims=True)
+        dmono = (bdi - mono[:, :, None] * sd) / s[:, :, None]
+        return tf_einsum(tf, "blkij,bl->bkij", dmono, sed)
+
+    def zernike_jacobian(self, z_um: np.ndarray, sed_weights: np.ndarray, batch: int = 2) -> np.ndarray:
+        """Jacobians (N, n_zernikes, m, m) of the polychromatic stamps w.r.t. the Zernike coefficients."""
+        key = ("jac",)
+        if key not in self._fns:
+            self._fns[key] = self.tf.function(self._jacobian, jit_compile=self.config.jit, reduce_retracing=True)
+        fn, N = self._fns[key], len(z_um)
+        out = []
+        for a in range(0, N, batch):
+            sl = _padded(a, batch, N)
+            j = fn(self.tf.constant(z_um[sl].astype(self.real)), self.tf.constant(sed_weights[sl].astype(self.real)))
+            out.append(j.numpy()[: min(batch, N - a)].astype(np.float64))
+        return np.concatenate(out)
 
     def _bin_normalise(self, inten):
         tf = self.tf
@@ -458,6 +518,7 @@ class PSFModel:
         """
         require(init in ("random", "current"), "init", init, "'random' or 'current'")
         self._callback = callback
+        self._fresh = init == "random"
         data = self._prepare(positions, noisy, sed_weights, sigma)
         if init == "random":
             rng = np.random.default_rng(recipe.seed)
@@ -474,7 +535,36 @@ class PSFModel:
         return self.history
 
     # fast: L-BFGS ---------------------------------------------------------------
+    def _gn_hessian(self, C_orth, feats, sed, w, recipe: Recipe) -> np.ndarray:
+        """Gauss-Newton Hessian of the (unscaled) loss w.r.t. C_orth, (nz*nm, nz*nm).
+
+        H = (2 / N) sum_i (w_i / n_pix) (J_i^T J_i) (x) (q_i q_i^T), J_i the
+        Zernike Jacobian of star i (:meth:`zernike_jacobian`), q_i its position
+        features; estimated on ``recipe.precond_stars`` stars drawn from
+        ``recipe.seed`` with a model of ``recipe.precond_pupil_samples``
+        (a preconditioner need not be exact).
+        """
+        N = len(feats)
+        rng = np.random.default_rng(recipe.seed)
+        idx = np.sort(rng.choice(N, size=min(N, recipe.precond_stars), replace=False))
+        P = recipe.precond_pupil_samples or self.config.pupil_samples
+        if self.telescope.pupil_samples % P:
+            P = self.config.pupil_samples
+        key = ("coarse", P)
+        if key not in self._fns:
+            self._fns[key] = PSFModel(self.telescope, replace(self.config, pupil_samples=P, data_driven=False))
+        coarse = self._fns[key]
+        q = feats[idx]
+        J = coarse.zernike_jacobian(q @ C_orth.T, sed[idx])                   # (n, nz, m, m)
+        J = J.reshape(len(idx), J.shape[1], -1)
+        G = np.einsum("ikp,ilp->ikl", J, J)
+        c = 2.0 * w[idx] / (J.shape[-1] * len(idx))
+        nz, nm = C_orth.shape
+        H = np.einsum("i,ikl,ia,ib->kalb", c, G, q, q, optimize=True)
+        return H.reshape(nz * nm, nz * nm)
+
     def _fit_fast(self, data, recipe: Recipe, progress: bool):
+        from scipy.linalg import solve_triangular
         from scipy.optimize import minimize
 
         positions, noisy, sed, w, scale = data
@@ -510,10 +600,50 @@ class PSFModel:
             record("param", loss, C, mix, maps)
             return loss, (g * scale).ravel()
 
-        if recipe.passes:
+        opts = {"maxcor": 20, "ftol": 1e-15, "gtol": 1e-12}
+        passes = recipe.passes
+        if passes and recipe.precond_stars:
+            # Gauss-Newton preconditioner: whiten the parameters with the (damped)
+            # Gauss-Newton Hessian H = L L^T at the start point, x = L^-T y; L-BFGS
+            # then sees a Hessian near the identity. From a random start the
+            # curvature of the even modes is ~0, so a few plain passes come first.
+            warm = min(recipe.warmup_passes, passes) if self._fresh else 0
+            if warm:
+                minimize(f_param, state["C"].ravel(), jac=True, method="L-BFGS-B",
+                         callback=lambda x: bar.update(1), options={"maxiter": warm, **opts})
+                state["C"] = best["C"] @ np.linalg.inv(T.T)
+                passes -= warm
+            every = recipe.precond_every or passes
+            while passes > 0:
+                H = scale * self._gn_hessian(state["C"], feats, sed, w, recipe)
+                H[np.diag_indices_from(H)] += recipe.precond_damping * np.mean(np.diag(H))
+                Lc = np.linalg.cholesky(H)
+
+                # scale the whitened variables so that L-BFGS's first trial step (unit
+                # length) is the Gauss-Newton step: y = s L^T x, s = 1 / |L^-1 g0|
+                x0 = state["C"].ravel()
+                first = f_param(x0)
+                s_ = 1.0 / max(np.linalg.norm(solve_triangular(Lc, first[1], lower=True)), 1e-300)
+                cache = {"x": x0, "value": first}
+
+                def f_y(y, Lc=Lc, s_=s_, cache=cache):
+                    x = solve_triangular(Lc.T, y / s_, lower=False)
+                    if cache["x"] is not None and np.array_equal(x, cache["x"]):
+                        loss, g = cache["value"]
+                    else:
+                        loss, g = f_param(x)
+                    cache["x"] = None
+                    return loss, solve_triangular(Lc, g, lower=True) / s_
+
+                res = minimize(f_y, s_ * (Lc.T @ x0), jac=True, method="L-BFGS-B",
+                               callback=lambda x: bar.update(1),
+                               options={"maxiter": min(every, passes), **opts})
+                state["C"] = best["C"] @ np.linalg.inv(T.T)
+                passes -= min(every, passes)
+                self.last_result = res
+        elif passes:
             res = minimize(f_param, state["C"].ravel(), jac=True, method="L-BFGS-B",
-                           callback=lambda x: bar.update(1),
-                           options={"maxiter": recipe.passes, "maxcor": 20, "ftol": 1e-15, "gtol": 1e-12})
+                           callback=lambda x: bar.update(1), options={"maxiter": passes, **opts})
             state["C"] = best["C"] @ np.linalg.inv(T.T)
             self.last_result = res
         if self.config.data_driven and recipe.dd_passes:
@@ -651,7 +781,11 @@ def recipe_from_params(section: Mapping[str, Any], index: int) -> Recipe:
     kw = {"name": name, "seed": int(section.get("seed", 0)) + index}
     if name == "fast":
         kw.update(passes=int(per_set(fast, "passes", "fast")),
-                  dd_passes=int(per_set(fast, "dd_passes", "fast")))
+                  dd_passes=int(per_set(fast, "dd_passes", "fast")),
+                  warmup_passes=int(fast.get("warmup_passes", 20)), precond_stars=int(fast.get("precond_stars", 0)),
+                  precond_pupil_samples=int(fast.get("precond_pupil_samples", 64)),
+                  precond_damping=float(fast.get("precond_damping", 1e-4)),
+                  precond_every=int(fast.get("precond_every", 0)))
     else:
         cycles = int(paper.get("cycles", 2))
         kw.update(cycles=cycles, param_epochs=tuple(per_set(paper, "param_epochs", "paper")),
