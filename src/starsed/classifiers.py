@@ -812,10 +812,10 @@ def method_label(key: str) -> str:
 def _order(keys) -> list[str]:
     def rank(k):
         psf = k.rsplit("_", 1)[-1]
-        p = 0 if psf == "gt" else (int(psf[1:]) if psf[1:].isdigit() else 99)
+        p = int(psf[1:]) if psf[1:].isdigit() else 99  # S1..S6, then GT (as in the paper's table)
         fam = next((i for i, f in enumerate(("pca", "cnn", "svm_psf", "likelihood", "svm_like", "bayes"))
                     if k.startswith(f)), 9)
-        return (fam, -p if fam in (2, 3, 4) else 0)
+        return (fam, p)
     return sorted(keys, key=rank)
 
 

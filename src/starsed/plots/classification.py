@@ -17,6 +17,12 @@ from . import OKABE_ITO, class_colours
 MATRIX_CMAP = "cividis"
 #: marker per method, so lines differ by more than colour
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+#: Okabe-Ito without yellow (too pale for lines on white)
+METHOD_COLOURS = [OKABE_ITO[i] for i in (1, 2, 3, 5, 6, 7, 0)]
+
+
+def _mc(i: int) -> str:
+    return METHOD_COLOURS[i % len(METHOD_COLOURS)]
 
 
 def _class_colourbar(fig, ax, class_names, label="SED class"):
@@ -176,16 +182,21 @@ def fig10_accuracy_vs_psf_error(summary: dict, psf_errors: dict, published: dict
     return fig
 
 
-def fig11_per_class(per_class: dict, class_names, labels: dict | None = None):
+def fig11_per_class(per_class: dict, class_names, labels: dict | None = None,
+                    published_recall: dict | None = None):
     """Figure 11: per-class F1, accuracy (= recall) and within-one accuracy for each method.
-    ``per_class`` {method key: {'f1', 'recall', 'within_one': (13,)}}."""
+    ``per_class`` {method key: {'f1', 'recall', 'within_one': (13,)}}; ``published_recall``
+    {method key: (13,)} adds the paper's per-class recall (open markers, dotted)."""
     fig, axes = plt.subplots(1, 3, figsize=(14, 4), sharey=True)
     x = np.arange(len(class_names))
     for ax, metric, title in zip(axes, ("f1", "recall", "within_one"),
                                  ("F1", "accuracy (recall)", "within-one accuracy")):
         for i, (key, d) in enumerate(per_class.items()):
-            ax.plot(x, d[metric], marker=MARKERS[i % len(MARKERS)], color=OKABE_ITO[(i + 1) % 8],
+            ax.plot(x, d[metric], marker=MARKERS[i % len(MARKERS)], color=_mc(i),
                     label=(labels or {}).get(key, key))
+            if metric == "recall" and published_recall and key in published_recall:
+                ax.plot(x, published_recall[key], ls=":", marker=MARKERS[i % len(MARKERS)], mfc="none",
+                        color=_mc(i), label=f"{(labels or {}).get(key, key)} (paper, published)")
         ax.set_xticks(x)
         ax.set_xticklabels(class_names, rotation=60, fontsize=7)
         ax.set_xlabel("true SED class (hot -> cool)")
@@ -193,8 +204,9 @@ def fig11_per_class(per_class: dict, class_names, labels: dict | None = None):
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("score per class [fraction]")
     axes[0].set_ylim(0, 1.02)
-    axes[-1].legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
+    handles, labs = axes[1].get_legend_handles_labels()
+    fig.tight_layout(rect=(0, 0.1, 1, 1))
+    fig.legend(handles, labs, loc="lower center", ncol=3, fontsize=8, frameon=False)
     return fig
 
 
@@ -240,7 +252,7 @@ def accuracy_vs_snr(curves: dict, labels: dict | None = None):
     for ax, metric, ylabel in ((axes[0], "accuracy", "accuracy [fraction]"),
                                (axes[1], "within_one", "within-one accuracy [fraction]")):
         for i, (key, c) in enumerate(curves.items()):
-            ax.plot(c["centres"], c[metric], marker=MARKERS[i % len(MARKERS)], color=OKABE_ITO[(i + 1) % 8],
+            ax.plot(c["centres"], c[metric], marker=MARKERS[i % len(MARKERS)], color=_mc(i),
                     label=(labels or {}).get(key, key))
         ax.set_xlabel("signal-to-noise ratio (SNR) [dimensionless]")
         ax.set_ylabel(ylabel)
@@ -259,7 +271,7 @@ def reliability(curves: dict, ece: dict | None = None, labels: dict | None = Non
         ok = np.asarray(c["count"]) > 0
         lab = (labels or {}).get(key, key) + (f" (ECE {ece[key]:.3f})" if ece and key in ece else "")
         ax.plot(np.asarray(c["confidence"])[ok], np.asarray(c["accuracy"])[ok], marker=MARKERS[i % len(MARKERS)],
-                color=OKABE_ITO[(i + 1) % 8], label=lab)
+                color=_mc(i), label=lab)
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("mean predicted probability of the top class [fraction]")
