@@ -111,6 +111,19 @@ def test_training_lowers_loss_and_recovers_low_order(trained):
     assert np.sqrt(np.mean((fit_z - true_z) ** 2)) < 0.1 * np.sqrt(np.mean(true_z ** 2))
 
 
+def test_warm_start_starts_from_current_arrays(trained):
+    ex, m = trained
+    tr, te = ex["train"], ex["test"]
+    warm = PSFModel(TEL32, m.config, C_hat=ex["field"]["C_um"])
+    warm.fit(tr["positions"], tr["noisy"], tr["sed_weights"], Recipe("fast", passes=2, precond_stars=10,
+                                                                       precond_pupil_samples=32), init="current",
+             progress=False)
+    truth = PSFModel(TEL32, m.config, C_hat=ex["field"]["C_um"])
+    assert warm.history[0]["loss"] == pytest.approx(truth.loss(tr["positions"], tr["noisy"], tr["sed_weights"]),
+                                                    rel=1e-4)
+    assert evaluate(warm, te)["rel_rmse_pct"] < 0.2
+
+
 def test_save_load_round_trip(trained, tmp_path):
     ex, m = trained
     te = ex["test"]

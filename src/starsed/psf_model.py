@@ -591,7 +591,7 @@ class PSFModel:
                 best.update(loss=loss, C=C_orth @ T.T, mix=mix_.copy(), maps=maps_.copy())
 
         t_start = time.perf_counter()
-        state = {"C": np.linalg.solve(T.T, self.C_hat.T).T}   # C_orth = C_hat T^-T
+        state = {"C": np.linalg.solve(T, self.C_hat.T).T}     # C_orth = C_hat T^-T
 
         def f_param(x):
             C = x.reshape(nz, nm)

@@ -5,6 +5,7 @@ from typing import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.ticker import FuncFormatter, NullFormatter
 
 from ..metrics.psf import PAPER_PSF_ERROR
 from . import OKABE_ITO
@@ -41,6 +42,9 @@ def psf_error_vs_stars(n_train: Sequence[int], error_pct: Sequence[float],
     ax.set_ylabel("relative pixel RMSE [%]")
     ax.set_xticks(PAPER_STARS)
     ax.set_xticklabels([str(v) for v in PAPER_STARS])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "1235" else ""))
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
