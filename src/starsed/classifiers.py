@@ -664,6 +664,8 @@ def run_classification(pool: dict, stats: dict, sed_weights, section, second: di
             t2 = _timer()
             s = _scores(pool["labels"][te], pred, proba)
             s.update(fit_seconds=t1 - t0, predict_seconds=t2 - t1)
+            if hasattr(clf, "epochs_run"):  # Keras methods: epochs until early stopping
+                s["epochs"] = float(clf.epochs_run)
             runs[key].append(s)
             for name, v in (("pred", pred), ("proba", proba), ("pred_w1", within_one_decision(proba))):
                 preds[key][name].append(v)
@@ -697,7 +699,7 @@ def summarise_runs(runs: dict) -> dict:
     out = {}
     for key, rs in runs.items():
         d = {}
-        for field in ("accuracy", "within_one", "f1", "top2", "ece", "within_one_opt"):
+        for field in ("accuracy", "within_one", "f1", "top2", "ece", "within_one_opt", "epochs"):
             vals = np.array([r[field] for r in rs if field in r])
             if len(vals):
                 d[f"{field}_mean"] = float(vals.mean())
@@ -786,7 +788,7 @@ def stage_metrics(result) -> dict:
     ``generalisation`` block (E3), PSF-model errors and the Bayes-limit gaps."""
     keep = ("accuracy_mean", "accuracy_std", "within_one_mean", "within_one_std", "f1_mean", "f1_std",
             "top2_mean", "top2_std", "ece_mean", "within_one_opt_mean", "within_one_opt_std",
-            "seconds", "fit_seconds", "realisations")
+            "seconds", "fit_seconds", "realisations", "epochs_mean")
     out = {k: {f: v[f] for f in keep if f in v} for k, v in result["summary"].items()}
     out["generalisation"] = {k: {f: v[f] for f in keep if f in v} for k, v in result["generalisation"].items()}
     out["psf_model_error_pct"] = result["psf_errors"]
