@@ -71,3 +71,39 @@ def test_sweep_summary_over_seeds():
     assert s["50"]["rel_rmse_pct_mean"] == pytest.approx(1.1)
     assert s["50"]["rel_rmse_pct_std"] == pytest.approx(np.std([1.0, 1.2], ddof=1))
     assert s["0"]["rel_rmse_pct_std"] == 0.0 and s["50"]["n_seeds"] == 2
+
+
+def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path):
+    """End to end on a tiny telescope: a base model, SVM/likelihood labels, a warm-started sweep."""
+    from dataclasses import replace
+
+    from starsed.config import FieldSpec, Telescope
+    from starsed.impact import base_model_file, impact_sweep, label_extra_stars
+    from starsed.psf_model import PSFModel, PSFModelConfig, Recipe
+    from starsed.runtime import configure
+    from starsed.simulate import ExposurePlan, simulate_exposure
+
+    configure(0, tensorflow=True)
+    tel = replace(Telescope(), pupil_samples=32)
+    templates = np.random.default_rng(2).dirichlet(np.ones(8), 13)
+    d = simulate_exposure(tel, FieldSpec(), templates, ExposurePlan({"train": 60, "test": 8}, 4, (80.0, 110.0)),
+                          "double", progress=False)
+    pool, test = d["train"], d["test"]
+    base = PSFModel(tel, PSFModelConfig(pupil_samples=32, batch_stars=16, jit=False))
+    base.fit(pool["positions"][:20], pool["noisy"][:20], pool["sed_weights"][:20],
+             Recipe(passes=5, warmup_passes=2, precond_stars=0), progress=False)
+    psf = {"training_sets": [20], "recipe": "fast", "seed": 1, "n_test": 8,
+           "fast": {"passes": [5], "dd_passes": [0], "warmup_passes": 2, "precond_stars": 0}}
+    path = base_model_file(psf, 20, tmp_path)
+    base.save(path)
+    probas = label_extra_stars(base, pool, templates, np.arange(40, 60), np.arange(20, 40), seed=0, progress=False)
+    assert probas["svm"].shape == (20, 13) and np.allclose(probas["likelihood"].sum(1), 1)
+    impact = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]}}
+    sweep = impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf, impact,
+                         progress=False)
+    assert set(sweep) == {0, 1} and set(sweep[0]) == {0, 5, 20}
+    assert sweep[0][0]["rel_rmse_pct"] == sweep[1][0]["rel_rmse_pct"]       # E = 0: the base alone
+    assert all(np.isfinite(r["rel_rmse_pct"]) for s in sweep.values() for r in s.values())
+    assert sweep[0][5]["rel_rmse_pct"] != sweep[1][5]["rel_rmse_pct"]       # seeds start differently
+    with pytest.raises(ConfigError, match="impact.bases"):
+        base_model_file(psf, 50, tmp_path)
