@@ -30,3 +30,24 @@ def test_results_macros_compile_and_unknown_key_fails(tmp_path):
     assert run("ok.tex").returncode == 0
     bad = run("bad.tex")
     assert bad.returncode != 0 and "no result named psf/S9/rel_rmse_pct" in bad.stdout
+
+
+def test_paper_text_has_no_hand_typed_numbers():
+    """Every number in the paper comes from \\result{...} (grep-able): after removing
+    comments, macro arguments that are keys/labels/files and the bibliography, no digit is left."""
+    import re
+    from pathlib import Path
+
+    paper = Path(__file__).resolve().parents[1] / "paper"
+    text = "\n".join((paper / f).read_text() for f in ("paper.tex", "sections.tex", "discussion.tex"))
+    text = re.sub(r"(?<!\\)%.*", "", text)                                   # comments
+    text = re.sub(r"\\newcommand.*", "", text)                                 # macro definitions
+    text = re.sub(r"\b([OBAFGKM]\d(-\d)?V|S\d|F1)\b", "", text)              # names: classes, S1..S6, F1
+    text = re.sub(r"\\begin\{thebibliography\}.*?\\end\{thebibliography\}", "", text, flags=re.S)
+    text = re.sub(r"\\(result|cite|ref|label|input|includegraphics|usepackage|documentclass|graphicspath|"
+                  r"figref|begin|end|resizebox|newcommand|bibitem)\*?(\[[^\]]*\])?(\{[^{}]*(\{[^{}]*\}[^{}]*)*\})*",
+                  "", text)
+    text = re.sub(r"\[[a-z]*=?[0-9.]*\\?(columnwidth|textwidth)\]", "", text)
+    text = re.sub(r"\\(small|centering|maketitle|section|subsection|paragraph|caption)", "", text)
+    digits = [m.group(0) for m in re.finditer(r".{0,30}\d.{0,30}", text)]
+    assert not digits, f"numbers typed by hand in the paper: {digits[:5]}"

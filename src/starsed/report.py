@@ -57,14 +57,18 @@ def format_value(value) -> str:
 
 
 def results_tex(metrics_dir: str | Path = "metrics", params: dict | None = None) -> str:
-    """The macros file for every ``*.json`` under ``metrics_dir`` (key = file stem/...)
-    and, if given, the resolved parameters (keys ``params/<section>/<name>``)."""
+    """The macros file for every ``*.json`` under ``metrics_dir`` (key = file stem/...),
+    the resolved parameters if given (``params/<section>/<name>``) and the published
+    numbers of :mod:`starsed.published` (``published/...``)."""
     entries = {}
     for path in sorted(Path(metrics_dir).rglob("*.json")):
         stem = path.relative_to(metrics_dir).with_suffix("").as_posix()
         entries.update(flatten(json.loads(path.read_text()), f"{stem}/"))
     if params is not None:
         entries.update(flatten(params, "params/"))
+    from .published import as_dict
+
+    entries.update(flatten(as_dict(), "published/"))
     lines = [PREAMBLE]
     for key, value in sorted(entries.items()):
         if any(c in key for c in "{}\\%#"):

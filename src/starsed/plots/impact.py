@@ -6,14 +6,9 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from ..published import IMPACT as PAPER_IMPACT
+from ..published import IMPACT_REFERENCE_2000 as PAPER_REFERENCE_2000
 from . import OKABE_ITO
-
-#: published PSF-impact errors (REFERENCE §8), %: base alone then +50..+2000 stars
-PAPER_IMPACT = {
-    50: {0: 2.382, 50: 1.665, 100: 1.438, 200: 1.162, 500: 1.119, 1000: 0.964, 2000: 0.775},
-    100: {0: 1.698, 50: 1.381, 100: 1.263, 200: 1.196, 500: 0.934, 1000: 0.876, 2000: 0.752},
-}
-PAPER_REFERENCE_2000 = 0.650
 
 STYLE = {  # variant -> (label, colour, marker, line style)
     "predicted": ("predicted SEDs (SVM, argmax)", OKABE_ITO[5], "o", "-"),
