@@ -525,27 +525,12 @@ class StackedSVM(Classifier):
 
 
 # --------------------------------------------------------------------------- experiments E2, E3
-#: Published numbers (Centofanti et al. 2025, REFERENCE §8) -- NOT our results.
-#: accuracy / within-one ("top-two") are 10-split means, std from the paper's figure bands.
-PUBLISHED = {
-    "pca_mlp": {"f1": 0.366, "accuracy": 0.370, "accuracy_std": 0.015, "within_one": 0.757, "within_one_std": 0.018},
-    "cnn_mlp": {"f1": 0.385, "accuracy": 0.391, "accuracy_std": 0.018, "within_one": 0.746, "within_one_std": 0.020},
-    "svm_psf_s1": {"f1": 0.392, "accuracy": 0.410, "accuracy_std": 0.012, "within_one": 0.755, "within_one_std": 0.008, "psf_error_pct": 2.382},
-    "svm_psf_s2": {"f1": 0.431, "accuracy": 0.450, "accuracy_std": 0.011, "within_one": 0.816, "within_one_std": 0.012, "psf_error_pct": 1.698},
-    "svm_psf_s3": {"f1": 0.491, "accuracy": 0.498, "accuracy_std": 0.011, "within_one": 0.869, "within_one_std": 0.008, "psf_error_pct": 1.251},
-    "svm_psf_s4": {"f1": 0.506, "accuracy": 0.512, "accuracy_std": 0.015, "within_one": 0.873, "within_one_std": 0.011, "psf_error_pct": 1.022},
-    "svm_psf_s5": {"f1": 0.516, "accuracy": 0.525, "accuracy_std": 0.015, "within_one": 0.884, "within_one_std": 0.009, "psf_error_pct": 0.882},
-    "svm_psf_s6": {"f1": 0.523, "accuracy": 0.529, "accuracy_std": 0.009, "within_one": 0.886, "within_one_std": 0.007, "psf_error_pct": 0.650},
-    "svm_psf_gt": {"f1": 0.546, "accuracy": 0.549, "accuracy_std": 0.014, "within_one": 0.910, "within_one_std": 0.012},
-}
-#: Published generalisation test (single run): accuracy / within-one on the second exposure.
-PUBLISHED_GENERALISATION = {"cnn_mlp": {"accuracy": 0.275, "within_one": 0.517},
-                            "svm_psf_gt": {"accuracy": 0.534, "within_one": 0.883}}
-#: Published per-class recall (O5..M5).
-PUBLISHED_RECALL = {
-    "svm_psf_gt": [.32, .60, .41, .34, .50, .40, .50, .29, .35, .57, .89, .97, 1.0],
-    "cnn_mlp": [.39, .31, .27, .26, .19, .29, .26, .16, .25, .35, .60, .81, .99],
-}
+#: Published numbers (Centofanti et al. 2025, REFERENCE §8) -- NOT our results; the one
+#: copy lives in :mod:`starsed.published`. Accuracy / within-one ("top-two"): 10-split
+#: means, std from the paper's figure bands; generalisation: single run; per-class recall O5..M5.
+from .published import CLASSIFICATION as PUBLISHED  # noqa: E402
+from .published import GENERALISATION as PUBLISHED_GENERALISATION  # noqa: E402
+from .published import RECALL as PUBLISHED_RECALL  # noqa: E402
 
 
 def realisation_splits(n_total: int, n_train: int, n_test: int, n_realisations: int,
