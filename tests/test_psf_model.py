@@ -124,6 +124,16 @@ def test_warm_start_starts_from_current_arrays(trained):
     assert evaluate(warm, te)["rel_rmse_pct"] < 0.2
 
 
+def test_field_prior_shrinks_the_field(trained):
+    ex, m = trained
+    tr = ex["train"]
+    strong = PSFModel(TEL32, m.config, C_hat=m.C_hat)
+    strong.fit(tr["positions"], tr["noisy"], tr["sed_weights"], Recipe("fast", passes=10, field_prior_um=1e-4),
+               init="current", progress=False)
+    grid = np.stack(np.meshgrid(np.linspace(0, 1000, 5), np.linspace(0, 1000, 5)), -1).reshape(-1, 2)
+    assert np.linalg.norm(strong.zernikes_um(grid)) < 0.8 * np.linalg.norm(m.zernikes_um(grid))
+
+
 def test_save_load_round_trip(trained, tmp_path):
     ex, m = trained
     te = ex["test"]

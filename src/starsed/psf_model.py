@@ -20,8 +20,11 @@ Training recipes (:class:`Recipe`):
     full-batch L-BFGS (``scipy.optimize.minimize``) with TensorFlow gradients
     on the parametric part, the position monomials orthonormalised over the
     training positions (a preconditioner; the saved model is in the plain
-    monomial basis); optional data-driven phase afterwards; optional warm
-    start from a model trained on a subset of the same stars.
+    monomial basis) and the parameters whitened by a Gauss-Newton Hessian
+    (exact Zernike Jacobians of a coarser model pupil, re-estimated every few
+    passes); an optional Gaussian prior on the Zernike field; optional
+    data-driven phase afterwards; optional warm start from a model trained on
+    a subset of the same stars.
 ``paper``
     the paper's schedule: ``cycles`` cycles of (parametric phase, data-driven
     phase), Adam with mini-batches, the data-driven part off during the first
@@ -31,7 +34,8 @@ The loss is the noise-weighted mean squared error to the noisy stars: star i
 has weight w_i = (1 / sigma_i^2) / median_j(1 / sigma_j^2), sigma_i estimated
 robustly from the stamp's pixels farther than ``noise_radius_px`` from the
 centre (:func:`noise_sigma_robust`). L-BFGS minimises the same loss times
-median(1 / sigma^2) (a reduced chi^2, order 1), which has the same minimum.
+median(1 / sigma^2) (a reduced chi^2, order 1), which has the same minimum
+(plus the field prior, when one is set).
 
 A trained model is saved as plain arrays (HDF5, :func:`starsed.io.write_h5`)
 plus its configuration (JSON attribute); reruns give the same bytes.
@@ -40,14 +44,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from .config import ConfigError, Telescope, require
+from .config import Telescope, require
 from .field import monomials
 from .optics import folded_kernels, mft_matrices, precision_dtypes
 from .pupil import pupil_amplitude
@@ -136,7 +140,10 @@ class Recipe:
     stars (Jacobians from a model pupil of ``precond_pupil_samples``, diagonal
     damping ``precond_damping`` x its mean), re-estimated every
     ``precond_every`` passes (0: once), after ``warmup_passes`` plain passes
-    when starting from random arrays.
+    when starting from random arrays. ``field_prior_um`` > 0 adds a Gaussian
+    prior of that standard deviation on every Zernike coefficient over a
+    regular field grid (weighted as one star's pixels), which keeps the
+    degree-4 field from running away in corners without training stars.
     paper: ``cycles`` cycles; ``param_epochs`` and ``dd_epochs`` one entry per
     cycle; mini-batches of ``batch`` stars; Adam learning rates ``lr_param``
     and ``lr_dd``.
@@ -150,6 +157,7 @@ class Recipe:
     precond_pupil_samples: int = 64
     precond_damping: float = 1e-4
     precond_every: int = 0
+    field_prior_um: float = 0.0
     cycles: int = 2
     param_epochs: tuple[int, ...] = (20, 20)
     dd_epochs: tuple[int, ...] = (120, 100)
@@ -593,12 +601,24 @@ class PSFModel:
         t_start = time.perf_counter()
         state = {"C": np.linalg.solve(T, self.C_hat.T).T}     # C_orth = C_hat T^-T
 
+        # optional Gaussian prior on the Zernike field: z_k(x, y) ~ N(0, field_prior_um^2) on a
+        # regular 21 x 21 field grid, weighted as one star's worth of pixels per grid average
+        # (tames the polynomial's extrapolation to field corners without training stars)
+        g1 = np.linspace(0.0, self.config.field_size, 21)
+        grid = np.stack(np.meshgrid(g1, g1), axis=-1).reshape(-1, 2)
+        q_grid = self.monomials(grid) @ T
+        lam = 0.0
+        if recipe.field_prior_um > 0:
+            lam = 1.0 / (len(positions) * noisy[0].size * recipe.field_prior_um ** 2)
+        Qg = lam * (q_grid.T @ q_grid) / len(grid)                 # penalty = tr(C Qg C^T)
+
         def f_param(x):
             C = x.reshape(nz, nm)
             loss, (g,) = self._full_batch("param", C, feats, mix, maps, m5, sed, noisy, w)
-            loss *= scale
+            loss = loss * scale + float(np.sum((C @ Qg) * C))
+            g = g * scale + 2.0 * C @ Qg
             record("param", loss, C, mix, maps)
-            return loss, (g * scale).ravel()
+            return loss, g.ravel()
 
         opts = {"maxcor": 20, "ftol": 1e-15, "gtol": 1e-12}
         passes = recipe.passes
@@ -615,7 +635,7 @@ class PSFModel:
                 passes -= warm
             every = recipe.precond_every or passes
             while passes > 0:
-                H = scale * self._gn_hessian(state["C"], feats, sed, w, recipe)
+                H = scale * self._gn_hessian(state["C"], feats, sed, w, recipe) + 2.0 * np.kron(np.eye(nz), Qg)
                 H[np.diag_indices_from(H)] += recipe.precond_damping * np.mean(np.diag(H))
                 Lc = np.linalg.cholesky(H)
 
@@ -785,7 +805,8 @@ def recipe_from_params(section: Mapping[str, Any], index: int) -> Recipe:
                   warmup_passes=int(fast.get("warmup_passes", 20)), precond_stars=int(fast.get("precond_stars", 0)),
                   precond_pupil_samples=int(fast.get("precond_pupil_samples", 64)),
                   precond_damping=float(fast.get("precond_damping", 1e-4)),
-                  precond_every=int(fast.get("precond_every", 0)))
+                  precond_every=int(fast.get("precond_every", 0)),
+                  field_prior_um=float(fast.get("field_prior_um", 0.0)))
     else:
         cycles = int(paper.get("cycles", 2))
         kw.update(cycles=cycles, param_epochs=tuple(per_set(paper, "param_epochs", "paper")),
