@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="session")
 def mirror() -> Path:
     """The SED mirror named by $STARSED_DATA_MIRROR (CI sets it), else the shared copy."""
-    path = Path(os.environ.get("STARSED_DATA_MIRROR", ROOT.parent / "shared" / "data" / "pickles"))
+    path = Path(os.environ.get("STARSED_DATA_MIRROR", ROOT.parent / "shared" / "data" / "pickles")).resolve()
     if not path.is_dir():
         pytest.fail(f"SED mirror not found at {path}; set STARSED_DATA_MIRROR to a folder "
                     "holding the Pickles FITS files (see shared/data/pickles/SOURCES.md)")
