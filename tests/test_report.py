@@ -8,7 +8,10 @@ from starsed.report import flatten, format_value, results_tex
 
 
 def test_flatten_and_format():
-    assert flatten({"a": {"b": 1, "c": [2.5, {"d": "x"}]}}) == {"a/b": 1, "a/c/0": 2.5, "a/c/1/d": "x", "a/c/count": 2}
+    assert flatten({"a": {"b": 1, "c": [2.5, {"d": "x"}]}}) == {"a/b": 1, "a/c/0": 2.5, "a/c/1/d": "x", "a/c/count": 2,
+                                                             "a/c/last/d": "x"}
+    runs = flatten({"S2": {"e": 2.0}, "S10": {"e": 1.0}, "S1": {"e": 3.0}, "total_seconds": 5.0})
+    assert runs["first/e"] == 3.0 and runs["last/e"] == 1.0
     assert format_value(0.65) == "0.65" and format_value(2.38245) == "2.382"
     assert format_value(0.01234) == "0.01234" and format_value(12000) == "12{,}000"
     assert format_value("svm_psf") == r"svm\_psf"
