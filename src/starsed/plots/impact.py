@@ -100,6 +100,7 @@ def fig_impact(summary: Mapping, bases: Sequence[int], variants: Sequence[str], 
         ax.set_title(f"base set: {base} true-SED stars", fontsize=9)
         ax.grid(alpha=0.3, which="both", lw=0.5)
     axes[0][0].set_ylabel("relative pixel RMSE on test stars [%]")
-    axes[0][-1].legend(fontsize=6, loc="upper right", frameon=False)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.22, 1, 1))
+    handles, labels = axes[0][-1].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=3, fontsize=6.5, frameon=False)
     return fig
