@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -118,7 +119,7 @@ def main(root: str | Path = ".") -> int:
         print(TEX_HELP, file=sys.stderr)
         return 1
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-outdir=build", "paper.tex"]
-    proc = subprocess.run(cmd, cwd=root / "paper", env={**__import__("os").environ, "SOURCE_DATE_EPOCH": "0",
+    proc = subprocess.run(cmd, cwd=root / "paper", env={**os.environ, "SOURCE_DATE_EPOCH": "0",
                                                         "FORCE_SOURCE_DATE": "1"})
     return proc.returncode
 
