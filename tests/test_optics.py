@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from starsed.config import Telescope
-from starsed.optics import (Optics, bin_pixels, fft_size, fft_wavelength_um, mft_matrices,
-                            normalise)
+from starsed.optics import (Optics, SinCos, bin_pixels, fft_size, fft_wavelength_um,
+                            mft_matrices, normalise)
 from starsed.simulate import centroid_px, nominal_axis_px
 
 EUCLID = Telescope()
@@ -86,6 +86,37 @@ def test_mft_equals_zero_padded_fft_at_the_fft_wavelength(bin_index):
     c, h = n_fft // 2, EUCLID.grid_samples // 2
     fft = spectrum[c - h:c + h, c - h:c + h]
     assert np.abs(ours - fft).max() <= 1e-10 * fft.max()
+
+
+def test_table_sine_and_cosine_match_libm_to_double_precision():
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.uniform(-40, 40, 50_000), np.pi * np.arange(-8, 9) / 4, [0.0, 1e-12]])
+    x = np.stack([x, -x])                                        # rows; odd length: ragged blocks
+    cos, sin = np.empty_like(x), np.empty_like(x)
+    scale = rng.uniform(0, 1, (1, x.shape[1]))
+    bound = 1e-15 + 2e-16 * np.abs(x)                            # as documented
+    SinCos()(x, cos, sin)
+    assert np.all(np.abs(cos - np.cos(x)) < bound) and np.all(np.abs(sin - np.sin(x)) < bound)
+    SinCos()(x, cos, sin, scale=scale)
+    assert np.all(np.abs(cos - scale * np.cos(x)) < bound) and np.all(np.abs(sin - scale * np.sin(x)) < bound)
+
+
+@pytest.mark.parametrize("precision,tol", [("double", 1e-12), ("single", 2e-6)])
+@pytest.mark.parametrize("offset", [(0.0, 0.0), (0.25, -0.4)])
+def test_folded_transform_equals_the_plain_complex_transform(precision, tol, offset):
+    """The folds (pupil pairs x <-> -x, focal pairs u <-> -u, also when the grid is not
+    symmetric about the axis) change the arithmetic, not the result: compare with
+    |Ay (A exp(i phi)) Ax^T|^2 in complex128."""
+    tel = dataclasses.replace(EUCLID, axis_offset_px=offset)
+    optics = Optics(tel, 45, precision)
+    z = np.random.default_rng(4).normal(0, 0.03, (3, 45))
+    ours = optics.intensity(z)
+    ay, ax = mft_matrices(tel, optics.wavelengths_um)
+    for s in range(3):
+        for l in (0, 5):
+            field = optics.pupil * np.exp(2j * np.pi * optics.opd_um(z[s])[0] / optics.wavelengths_um[l])
+            ref = np.abs(ay[l] @ field @ ax[l].T) ** 2
+            assert np.abs(ours[s, l] - ref).max() <= tol * ref.max()
 
 
 def test_single_precision_is_close_to_double():
