@@ -84,3 +84,15 @@ def test_repository_params_give_the_paper_star_counts():
     assert plans["main"].seed != plans["second"].seed
     for profile in ("smoke", "paper"):
         load_params(profile=profile)
+
+
+def test_provenance_keeps_only_the_stage_sections():
+    """Editing another stage's parameters must not change an artefact's bytes."""
+    from starsed.io import provenance
+    from starsed.simulate import STAGE_SECTIONS
+
+    params = load_params()                              # resolved (default profile)
+    a = provenance(params, 1, sections=STAGE_SECTIONS)
+    b = provenance({**params, "train": {"seed": -1}}, 1, sections=STAGE_SECTIONS)
+    assert a == b and set(a["params"]) == {"profile", *STAGE_SECTIONS}
+    assert a["params"]["simulate"] == params["simulate"]

@@ -30,10 +30,18 @@ def versions(packages=PACKAGES) -> dict[str, str]:
     return out
 
 
-def provenance(params: Mapping, seed: Any = None, inputs: Mapping[str, str] | None = None) -> dict:
-    """What made an artefact: resolved params, seed, package versions, input SHA-256s."""
+def provenance(params: Mapping, seed: Any = None, inputs: Mapping[str, str] | None = None,
+               sections: tuple[str, ...] | None = None) -> dict:
+    """What made an artefact: resolved params, seed, package versions, input SHA-256s.
+
+    ``sections``: the params sections the artefact depends on (the stage's own,
+    as listed in dvc.yaml), stored with the profile name; editing another
+    stage's parameters then leaves the artefact's bytes unchanged. None: all.
+    """
     from .seds import sha256
 
+    if sections is not None:
+        params = {"profile": params.get("profile"), **{name: params[name] for name in sections}}
     return {
         "params": params,
         "seed": seed,

@@ -932,7 +932,8 @@ def run_stage(params: Mapping[str, Any], simulate_path: str | Path = "data/simul
     test = read_h5(simulate_path, "test", list(TEST_KEYS), rows=slice(0, int(section["n_test"])))
     results, models = train_training_sets(telescope, train, test, section, progress=progress)
     models_dir = Path(models_dir)
-    prov = provenance(params, seed=section.get("seed"), inputs={"simulate": str(simulate_path)})
+    prov = provenance(params, seed=section.get("seed"), inputs={"simulate": str(simulate_path)},
+                      sections=("telescope", "field", "psf_model"))
     for name, model in models.items():
         model.save(models_dir / f"{name}.h5", provenance=prov)
     write_h5(models_dir / "test_errors.h5",

@@ -17,6 +17,9 @@ from .config import FieldSpec, Telescope, require
 from .field import random_field, zernike_coefficients
 from .optics import Optics, polychromatic
 
+#: params sections the simulation depends on (dvc.yaml's `simulate` stage)
+STAGE_SECTIONS = ("telescope", "field", "simulate")
+
 
 @dataclass(frozen=True)
 class ExposurePlan:
@@ -155,7 +158,7 @@ def run_stage(params: dict, seds_file, out_dir, progress: bool = True) -> dict:
                                  int(s["chunk_stars"]), progress, optics)
         seconds += time.perf_counter() - t0
         attrs = {"exposure": name, "seed": plan.seed, "classes": read_attrs(seds_file)["classes"],
-                 "provenance": provenance(params, plan.seed, prov_inputs)}
+                 "provenance": provenance(params, plan.seed, prov_inputs, STAGE_SECTIONS)}
         write_h5(Path(out_dir) / f"{name}.h5", data, attrs)
         for split in plan.splits:
             n_stars += plan.splits[split]
