@@ -4,7 +4,7 @@ import subprocess
 
 import pytest
 
-from starsed.report import flatten, format_value, results_tex
+from starsed.report import flatten, format_value, results_tex, write_plot_tables
 
 
 def test_flatten_and_format():
@@ -54,3 +54,22 @@ def test_paper_text_has_no_hand_typed_numbers():
     text = re.sub(r"\\(small|centering|maketitle|section|subsection|paragraph|caption)", "", text)
     digits = [m.group(0) for m in re.finditer(r".{0,30}\d.{0,30}", text)]
     assert not digits, f"numbers typed by hand in the paper: {digits[:5]}"
+
+
+def test_plot_tables_follow_the_metrics(tmp_path):
+    """dvc plots' curve data is derived from the metrics files, row for row."""
+    m = tmp_path / "metrics"
+    m.mkdir()
+    (m / "psf_models.json").write_text(json.dumps(
+        {"S1": {"n_train": 50, "rel_rmse_pct": 2.0}, "S2": {"n_train": 100, "rel_rmse_pct": 1.5},
+         "total_train_seconds": 3.0}))
+    (m / "psf_impact.json").write_text(json.dumps(
+        {"base50": {"oracle": {"0": {"rel_rmse_pct_mean": 2.0}, "50": {"rel_rmse_pct_mean": 1.2}},
+                    "ignorant": {"0": {"rel_rmse_pct_mean": 2.0}, "50": {"rel_rmse_pct_mean": 1.4}}},
+         "reference_true": 0.5}))
+    paths = write_plot_tables(m, tmp_path / "plots")
+    assert sorted(p.name for p in paths) == ["psf_error_vs_stars.csv", "psf_impact_base50.csv"]
+    psf = (tmp_path / "plots" / "psf_error_vs_stars.csv").read_text().splitlines()
+    assert psf == ["n_train,model,ours_pct,paper_pct", "50,S1,2.0,2.382", "100,S2,1.5,1.698"]
+    impact = (tmp_path / "plots" / "psf_impact_base50.csv").read_text().splitlines()
+    assert impact == ["added,oracle,ignorant", "0,2.0,2.0", "50,1.2,1.4"]
