@@ -235,7 +235,8 @@ class Optics:
     """
 
     def __init__(self, telescope: Telescope, n_zernikes: int, precision: str = "double",
-                 wavelengths_um: np.ndarray | None = None, pupil: np.ndarray | None = None):
+                 wavelengths_um: np.ndarray | None = None, pupil: np.ndarray | None = None,
+                 threads: int = 2):
         import threading
         from concurrent.futures import ThreadPoolExecutor
 
@@ -276,7 +277,10 @@ class Optics:
         self.u_take = self.u_index + n_u * (self.u_sign < 0)
         self.v_take = self.v_index + n_v * (self.v_sign < 0)
         self._sincos = SinCos() if self.real == np.float64 else None
-        self._pool = ThreadPoolExecutor(2)
+        if not (isinstance(threads, (int, np.integer)) and threads >= 1):
+            raise ValueError(f"threads = {threads!r}; allowed: an integer >= 1")
+        self.threads = int(threads)
+        self._pool = ThreadPoolExecutor(self.threads)
         self._local = threading.local()
 
     @property
@@ -292,7 +296,7 @@ class Optics:
         z = self._coefficients(zernikes_um)
         n = self.telescope.grid_samples
         out = np.empty((len(z), len(self.wavelengths_um), n, n), dtype=self.real)
-        self._in_two_threads(z, lambda zs, rows: self._intensity_block(zs, out[rows]))
+        self._in_threads(z, lambda zs, rows: self._intensity_block(zs, out[rows]))
         return out
 
     def stamps(self, zernikes_um: np.ndarray, sr: bool = False) -> dict[str, np.ndarray]:
@@ -311,7 +315,7 @@ class Optics:
             if sr:
                 out["mono_sr"][rows] = normalise(centre_crop(inten, t.sr_stamp))
 
-        self._in_two_threads(z, block)
+        self._in_threads(z, block)
         return out
 
     def _coefficients(self, zernikes_um: np.ndarray) -> np.ndarray:
@@ -320,18 +324,20 @@ class Optics:
             raise ValueError(f"expected {self.n_zernikes} Zernike coefficients per star, got shape {z.shape}")
         return z
 
-    def _in_two_threads(self, z: np.ndarray, block) -> None:
-        """Run ``block(z[rows], rows)`` on the two halves of the stars in two threads,
-        each with single-threaded BLAS: the element-wise steps (phases, sines,
-        folding, binning) then use both cores too, not only the matrix products."""
+    def _in_threads(self, z: np.ndarray, block) -> None:
+        """Run ``block(z[rows], rows)`` on ``threads`` contiguous parts of the stars, one
+        thread each with single-threaded BLAS: the element-wise steps (phases, sines,
+        folding, binning) then use all cores too, not only the matrix products."""
         from threadpoolctl import threadpool_limits
 
-        if len(z) == 1:
-            block(z, slice(0, 1))
-            return
-        half = (len(z) + 1) // 2
+        parts = min(self.threads, len(z))
+        edges = np.linspace(0, len(z), parts + 1).round().astype(int)
+        rows = [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
         with threadpool_limits(1, user_api="blas"):
-            jobs = [self._pool.submit(block, z[rows], rows) for rows in (slice(0, half), slice(half, None))]
+            if parts == 1:
+                block(z, rows[0])
+                return
+            jobs = [self._pool.submit(block, z[r], r) for r in rows]
             for job in jobs:
                 job.result()
 

@@ -84,12 +84,12 @@ def fig_impact(summary: Mapping, bases: Sequence[int], variants: Sequence[str], 
                         lw=1.2, capsize=2, label=label)
         any_variant = next(v for v in variants if v in block)
         base_err = block[any_variant]["0"]["rel_rmse_pct_mean"]
-        ax.axhline(base_err, color="0.4", lw=1.0, ls="-.", label=f"base alone ({base} stars)")
+        ax.axhline(base_err, color="0.4", lw=1.0, ls="-.", label="base model alone (panel title)")
         if reference_2000 is not None:
             lo = reference_2000 - (reference_2000_std or 0.0)
             hi = reference_2000 + (reference_2000_std or 0.0)
             ax.axhspan(lo, hi if hi > lo else lo + 1e-3, color=OKABE_ITO[1], alpha=0.35, lw=0)
-            ax.axhline(reference_2000, color=OKABE_ITO[1], lw=1.0, label="2000 true-SED stars")
+            ax.axhline(reference_2000, color=OKABE_ITO[1], lw=1.0, label="S6: 2000 true-SED stars, fully trained")
         if paper and base in PAPER_IMPACT:
             p = PAPER_IMPACT[base]
             ax.plot([e for e in p if e > 0], [p[e] for e in p if e > 0], color="0.55", marker="o", mfc="none",
