@@ -96,3 +96,6 @@ def test_provenance_keeps_only_the_stage_sections():
     b = provenance({**params, "train": {"seed": -1}}, 1, sections=STAGE_SECTIONS)
     assert a == b and set(a["params"]) == {"profile", *STAGE_SECTIONS}
     assert a["params"]["simulate"] == params["simulate"]
+    params.pop("field")
+    with pytest.raises(ValueError, match=r"\['field'\] are not in the params"):
+        provenance(params, 1, sections=STAGE_SECTIONS)

@@ -41,6 +41,10 @@ def provenance(params: Mapping, seed: Any = None, inputs: Mapping[str, str] | No
     from .seds import sha256
 
     if sections is not None:
+        missing = [name for name in sections if name not in params]
+        if missing:
+            raise ValueError(f"provenance sections {missing} are not in the params; "
+                           f"allowed: the sections present, {sorted(params)}")
         params = {"profile": params.get("profile"), **{name: params[name] for name in sections}}
     return {
         "params": params,

@@ -230,8 +230,10 @@ class Optics:
     (y, j) and their mirrors at (y, -j), only the sums and differences of
     the pair enter. The phase is evaluated only where either of a pair is
     open (a compact list), folded there, then laid out on the (P, P/2) half
-    grid for two real BLAS products along x, folded again along y and one
-    BLAS product along y for all stars of a block.
+    grid for two real BLAS products along x (cos and sin kernels, over the
+    distinct |u| of the focal grid only: :func:`mirrored_kernels`), folded
+    again along y, two BLAS products along y (distinct |v|), and unfolded to
+    the full (n, n) grid by the parity of cos and sin (``u_take``, ``v_take``).
     """
 
     def __init__(self, telescope: Telescope, n_zernikes: int, precision: str = "double",
@@ -266,16 +268,16 @@ class Optics:
         where = where.reshape(P, h)
         self.grid_index = np.concatenate([where, where + m + 1], axis=1).ravel()   # (P * P,)
         ax_x, ax_y = axis_samples(telescope)
-        self.kx_cos, self.kx_sin, self.u_index, self.u_sign = mirrored_kernels(
+        self.kx_cos, self.kx_sin, u_index, u_sign = mirrored_kernels(
             telescope, self.wavelengths_um, ax_x, self.real)                  # (L, h, n_u)
-        ky_cos, ky_sin, self.v_index, self.v_sign = mirrored_kernels(
+        ky_cos, ky_sin, v_index, v_sign = mirrored_kernels(
             telescope, self.wavelengths_um, ax_y, self.real)
         self.ky_cos = ky_cos.transpose(0, 2, 1).copy()                        # (L, n_v, h)
         self.ky_sin = ky_sin.transpose(0, 2, 1).copy()
         n_u, n_v = self.kx_cos.shape[-1], self.ky_cos.shape[1]
         # rows of [+ | -] stacks: sample k reads entry index[k] of the + or - half
-        self.u_take = self.u_index + n_u * (self.u_sign < 0)
-        self.v_take = self.v_index + n_v * (self.v_sign < 0)
+        self.u_take = u_index + n_u * (u_sign < 0)
+        self.v_take = v_index + n_v * (v_sign < 0)
         self._sincos = SinCos() if self.real == np.float64 else None
         if not (isinstance(threads, (int, np.integer)) and threads >= 1):
             raise ValueError(f"threads = {threads!r}; allowed: an integer >= 1")
