@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 
 from starsed.config import ConfigError
-from starsed.impact import (VARIANTS, augmented_training_set, extra_sed_weights, impact_section,
-                            summarise_sweep)
+from starsed.impact import (VARIANTS, augmented_training_set, centrosymmetric_modes, extra_sed_weights,
+                            impact_section, reset_even_part, summarise_sweep)
 
 
 @pytest.fixture
@@ -98,7 +98,8 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
     base.save(path)
     probas = label_extra_stars(base, pool, templates, np.arange(40, 60), np.arange(20, 40), seed=0, progress=False)
     assert probas["svm"].shape == (20, 13) and np.allclose(probas["likelihood"].sum(1), 1)
-    impact = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]}}
+    impact = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]},
+              "even_reset": {"added": 5, "plain_passes": 2}}
     sweep = impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf, impact,
                          progress=False)
     assert set(sweep) == {0, 1} and set(sweep[0]) == {0, 5, 20}
@@ -107,3 +108,56 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
     assert sweep[0][5]["rel_rmse_pct"] != sweep[1][5]["rel_rmse_pct"]       # seeds start differently
     with pytest.raises(ConfigError, match="impact.bases"):
         base_model_file(psf, 50, tmp_path)
+    with pytest.raises(ConfigError, match="impact.even_reset.added"):
+        impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf,
+                     {**impact, "even_reset": {"added": 7, "plain_passes": 2}}, progress=False)
+
+
+def test_centrosymmetric_modes_are_the_even_radial_orders():
+    # Noll 1 piston, 4-6 defocus/astigmatism, 11-15 (n = 4): even; 2-3 tip/tilt, 7-10 (n = 3): odd
+    assert np.flatnonzero(centrosymmetric_modes(15)).tolist() == [0, 3, 4, 5, 10, 11, 12, 13, 14]
+
+
+@pytest.mark.parametrize("obscurations", ["none", "euclid"])
+def test_images_cannot_tell_a_wavefront_from_its_twin(obscurations):
+    """The premise of the even-part reset: negating the even-n Zernikes (phi(r) -> -phi(-r))
+    leaves every monochromatic PSF unchanged for a centrosymmetric pupil; only the
+    Euclid-like spiders break the tie. Negating the odd part instead changes the PSF more."""
+    from dataclasses import replace
+
+    from starsed.config import Telescope
+    from starsed.psf_model import PSFModel, PSFModelConfig
+
+    tel = replace(Telescope(), pupil_samples=64, obscurations=obscurations)
+    z = np.random.default_rng(3).normal(0.0, 0.04, 21)                       # um, ~0.2 um WFE
+    even = centrosymmetric_modes(21)
+    cfg = PSFModelConfig(n_zernikes=21, degree=0, pupil_samples=64, precision="double", jit=False)
+    psf = {name: PSFModel(tel, cfg, C_hat=c[:, None]).predict([[500.0, 500.0]], kind="mono")[0]
+           for name, c in {"phi": z, "twin": np.where(even, -z, z), "odd flipped": np.where(even, z, -z)}.items()}
+    twin = np.abs(psf["twin"] - psf["phi"]).max() / psf["phi"].max()
+    other = np.abs(psf["odd flipped"] - psf["phi"]).max() / psf["phi"].max()
+    assert other > 0.05
+    if obscurations == "none":
+        assert twin < 1e-9
+    else:
+        assert 0.01 < twin < other / 2
+
+
+def test_reset_even_part_zeroes_even_modes_and_keeps_the_rest():
+    class Stub:                                      # records the fit it is given
+        C_hat = np.arange(1.0, 1.0 + 15 * 3).reshape(15, 3)
+
+        def fit(self, positions, noisy, sed_weights, recipe, init, progress):
+            self.fitted = (recipe, init)
+
+    from starsed.psf_model import Recipe
+
+    model, before = Stub(), Stub.C_hat.copy()
+    left = reset_even_part(model, {"positions": 0, "noisy": 0, "sed_weights": 0},
+                           Recipe(passes=30, precond_stars=300), 20, progress=False)
+    even = centrosymmetric_modes(15)
+    assert np.all(model.C_hat[even] == 0) and np.array_equal(model.C_hat[~even], before[~even])
+    plain, init = model.fitted
+    assert (plain.passes, plain.precond_stars, init) == (20, 0, "current") and left.passes == 10
+    with pytest.raises(ConfigError, match="impact.even_reset.plain_passes"):
+        reset_even_part(Stub(), {"positions": 0, "noisy": 0, "sed_weights": 0}, Recipe(passes=10), 20)
