@@ -159,5 +159,7 @@ def test_reset_even_part_zeroes_even_modes_and_keeps_the_rest():
     assert np.all(model.C_hat[even] == 0) and np.array_equal(model.C_hat[~even], before[~even])
     plain, init = model.fitted
     assert (plain.passes, plain.precond_stars, init) == (20, 0, "current") and left.passes == 10
+    untouched = Stub()
     with pytest.raises(ConfigError, match="impact.even_reset.plain_passes"):
-        reset_even_part(Stub(), {"positions": 0, "noisy": 0, "sed_weights": 0}, Recipe(passes=10), 20)
+        reset_even_part(untouched, {"positions": 0, "noisy": 0, "sed_weights": 0}, Recipe(passes=10), 20)
+    assert np.array_equal(untouched.C_hat, before)                   # refused before any change

@@ -26,17 +26,18 @@ plain gradient passes pick its sign; see :func:`impact_sweep`.
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Mapping
 
 import numpy as np
 
+from . import psf_model
 from .config import require
 from .zernike import noll_to_nm
 
-#: test-star arrays the impact errors use: the observation-resolution error (the paper's metric),
-#: the per-wavelength and the wavefront errors. Not the super-resolved error (reported for S1..S6),
-#: which would cost 40 % of each of the sweep's evaluations.
-TEST_KEYS = ("positions", "sed_weights", "noiseless", "mono", "zernikes_um")
+#: test-star arrays the impact errors use: the PSF models' minus the super-resolved stamps. The
+#: super-resolved error (reported for S1..S6) would cost 40 % of each of the sweep's evaluations.
+TEST_KEYS = tuple(k for k in psf_model.TEST_KEYS if k != "sr")
 
 #: variant -> (labeller whose probabilities it uses, rule); None: no labeller
 VARIANTS = {"predicted": ("svm", "argmax"), "soft": ("svm", "mixture"),
@@ -130,18 +131,18 @@ def reset_even_part(model, data: Mapping[str, np.ndarray], recipe, plain_passes:
                     progress: bool = True):
     """Zero the model's centrosymmetric Zernike field and let ``plain_passes`` passes of
     plain L-BFGS (no Gauss-Newton preconditioner, whose curvature in these modes is ~0
-    there) on ``data`` choose its sign. Returns the recipe with the passes left."""
-    from dataclasses import replace
-
+    there) on ``data`` choose its sign (fast recipe only; the paper's Adam is a plain
+    gradient method already). Returns the recipe with the passes left."""
+    plain = plain_passes if recipe.name == "fast" else 0
+    require(0 <= plain <= recipe.passes, "impact.even_reset.plain_passes", plain_passes,
+            f"0..{recipe.passes} (the passes of that added count)")
     model.C_hat = np.where(centrosymmetric_modes(len(model.C_hat))[:, None], 0.0, model.C_hat)
-    if recipe.name != "fast" or not plain_passes:
+    if not plain:
         return recipe
-    require(0 < plain_passes <= recipe.passes, "impact.even_reset.plain_passes", plain_passes,
-            f"1..{recipe.passes} (the passes of that added count)")
     model.fit(data["positions"], data["noisy"], data["sed_weights"],
-              replace(recipe, passes=plain_passes, dd_passes=0, precond_stars=0), init="current",
+              replace(recipe, passes=plain, dd_passes=0, precond_stars=0), init="current",
               progress=progress)
-    return replace(recipe, passes=recipe.passes - plain_passes)
+    return replace(recipe, passes=recipe.passes - plain)
 
 
 def impact_section(psf_section: Mapping, impact: Mapping) -> dict:
@@ -186,7 +187,7 @@ def impact_sweep(base_model_path, pool: Mapping[str, np.ndarray], test: Mapping[
         for i, n in enumerate(impact["added"]):
             data = augmented_training_set(pool, base_n, extra_rows, extra_weights, int(n))
             recipe = recipe_from_params(section, i)
-            recipe = type(recipe)(**{**recipe.__dict__, "seed": recipe.seed + 1000 * int(seed)})
+            recipe = replace(recipe, seed=recipe.seed + 1000 * int(seed))
             t0 = time.perf_counter()
             if n == reset_at:
                 recipe = reset_even_part(model, data, recipe, int(reset.get("plain_passes", 0)), progress)
