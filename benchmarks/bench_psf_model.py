@@ -73,15 +73,16 @@ def main() -> None:
     configure(0, tensorflow=True)
     import tensorflow as tf
 
-    from starsed.config import FieldSpec, Telescope, load_params
-    from starsed.field import random_field
-    from starsed.psf_model import PSFModel, PSFModelConfig, recipe_from_params
+    from starsed.params import load_sections
+    from starsed.physics.field import random_field
+    from starsed.psf_model import PSFModel
+    from starsed.psf_model.data import TrainingData
+    from starsed.psf_model.preconditioner import coarse_optics
+    from starsed.stages import psf_models
 
-    params = load_params()
-    section = params["psf_model"]
-    telescope = Telescope.from_params(params["telescope"])
-    field = FieldSpec.from_params(params["field"])
-    config = PSFModelConfig.from_params(section)
+    cfg = load_sections(psf_models.SECTIONS)
+    section, telescope, field = cfg.psf_models, cfg.telescope, cfg.field
+    config = section.model_config(field)
     rng = np.random.default_rng(0)
     C, _ = random_field(field, rng)
     model = PSFModel(telescope, config, C_hat=C)
@@ -100,7 +101,8 @@ def main() -> None:
     # ours: full-batch loss and gradient, as in training
     pos, sed, obs, w = stars(args.stars)
     feats, m5 = model.monomials(pos), model.dd_monomials(pos)
-    call = lambda: model._full_batch("param", C, feats, model.dd_mixing, model.dd_maps_um, m5, sed, obs, w)  # noqa: E731
+    data = TrainingData(pos, obs, sed, w, 1.0)
+    call = lambda: model.loss_and_grad("param", C, feats, model.dd_mixing, model.dd_maps_um, m5, data)  # noqa: E731
     t0 = time.perf_counter()
     call()
     compile_ours = time.perf_counter() - t0
@@ -129,13 +131,13 @@ def main() -> None:
     print(f"ratio FFT / ours = {fft / ours:.2f}")
 
     # S6 estimate from measured costs (not a measured S6 training)
-    n_sets = len(section["training_sets"])
-    recipe = recipe_from_params(section, n_sets - 1)
-    n6 = int(section["training_sets"][-1])
+    n_sets = len(section.training_sets)
+    recipe = section.fast.recipe(n_sets - 1)
+    n6 = section.training_sets[-1]
     t_jac = 0.0
     if recipe.precond_stars:
-        coarse = PSFModel(telescope, PSFModelConfig.from_params({**section, "model_pupil_samples":
-                                                                  recipe.precond_pupil_samples}))
+        coarse = coarse_optics(telescope, recipe.precond_pupil_samples, config.n_zernikes, config.precision,
+                               config.jit)
         zz = model.zernikes_um(pos[:4])
         coarse.zernike_jacobian(zz[:2], sed[:2])
         t0 = time.perf_counter()

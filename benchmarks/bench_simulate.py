@@ -19,9 +19,10 @@ import time
 
 import numpy as np
 
-from starsed.config import FieldSpec, Telescope, load_params
-from starsed.field import random_field, zernike_coefficients
 from starsed.optics import Optics, bin_pixels, centre_crop, fft_size, fft_wavelength_um, normalise
+from starsed.params import load_sections
+from starsed.physics.field import random_field, zernike_coefficients
+from starsed.stages import simulate
 
 
 def fft_stamps(optics: Optics, zernikes_um: np.ndarray, n_ffts: list[int]) -> np.ndarray:
@@ -56,10 +57,9 @@ def main() -> None:
     parser.add_argument("--stars", type=int, default=96, help="stars for our simulator")
     args = parser.parse_args()
 
-    params = load_params()
-    telescope = Telescope.from_params(params["telescope"])
-    field = FieldSpec.from_params(params["field"])
-    chunk = int(params["simulate"]["chunk_stars"])
+    cfg = load_sections(simulate.SECTIONS)
+    telescope, field = cfg.telescope, cfg.field
+    chunk = cfg.simulate.chunk_stars
     rng = np.random.default_rng(0)
     C, _ = random_field(field, rng)
     z = zernike_coefficients(C, rng.uniform(0, field.size, (args.stars, 2)), field.degree, field.size)

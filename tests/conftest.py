@@ -5,7 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from starsed.config import FieldSpec, Telescope
+from starsed.physics.field import FieldSpec
+from starsed.physics.telescope import Telescope
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +23,7 @@ def mirror() -> Path:
 
 @pytest.fixture(scope="session")
 def sed_weights(mirror, tmp_path_factory) -> np.ndarray:
-    from starsed.seds import binned_seds, fetch_templates
+    from starsed.physics.seds import binned_seds, fetch_templates
 
     paths = fetch_templates(tmp_path_factory.mktemp("seds"), mirror=mirror)
     return binned_seds(paths, Telescope().bin_edges_nm)

@@ -2,9 +2,11 @@
 import numpy as np
 import pytest
 
-from starsed.config import ConfigError
-from starsed.features import (PSFStats, estimate_sigma, model_stars, similarity_distances,
-                              similarity_features, similarity_from_distances)
+from starsed.classifiers.features import (PSFStats, model_stars, similarity_distances, similarity_features,
+                                          similarity_from_distances)
+from starsed.metrics.psf import relative_rmse
+from starsed.params import ConfigError
+from starsed.physics.noise import robust_sigma
 
 
 def _hand_made():
@@ -64,15 +66,49 @@ def test_psf_stats_reproduce_direct_computations():
         st.template_residuals(w, "fixed")
 
 
-def test_estimate_sigma_recovers_noise_level():
+def test_robust_sigma_recovers_noise_level():
+    """The classifiers' noise estimate: robust_sigma about the stamp centre (n/2, n/2), as the
+    committed results used it."""
     rng = np.random.default_rng(1)
     sigma = np.array([0.001, 0.01, 0.05])
     stars = sigma[:, None, None] * rng.standard_normal((3, 32, 32))
     stars[:, 14:18, 14:18] += 1.0  # a bright core inside the 10-pixel radius is ignored
-    est = estimate_sigma(stars)
+    est = robust_sigma(stars, 10.0, (16.0, 16.0))
     np.testing.assert_allclose(est, sigma, rtol=0.15)
-    with pytest.raises(ConfigError, match="outer_radius_px"):
-        estimate_sigma(stars, outer_radius_px=40)
+    with pytest.raises(ConfigError, match="radius_px = 40"):
+        robust_sigma(stars, 40, (16.0, 16.0))
+
+
+def test_psf_stats_from_a_predictor_chunk_by_chunk():
+    rng = np.random.default_rng(2)
+    n = 7
+    mono = rng.random((n, 8, 6, 6))
+    mono /= mono.sum(axis=(2, 3), keepdims=True)
+    w = rng.dirichlet(np.ones(8), n)
+    clean = np.einsum("nk,nkij->nij", w, mono)
+    stars = clean + 0.01 * rng.standard_normal((n, 6, 6))
+    positions = np.c_[np.arange(n), np.zeros(n)]
+    calls = []
+
+    def predict_mono(pos):                      # the model's stamps at those positions
+        calls.append(len(pos))
+        return mono[pos[:, 0].astype(int)]
+
+    st = PSFStats.from_predictor(predict_mono, positions, stars, chunk=3)
+    assert calls == [3, 3, 1]
+    whole = PSFStats.from_mono(mono, stars)
+    for name in ("xh", "gram", "xx"):
+        np.testing.assert_allclose(getattr(st, name), getattr(whole, name), rtol=1e-12, atol=1e-15)
+    st2, err = PSFStats.from_predictor(predict_mono, positions, stars, chunk=3, noiseless=clean, sed_weights=w)
+    np.testing.assert_array_equal(st2.xh, st.xh)
+    np.testing.assert_allclose(err, relative_rmse(clean, clean), atol=1e-15)   # the true PSF: no error
+    _, err = PSFStats.from_predictor(lambda pos: 1.1 * predict_mono(pos), positions, stars, chunk=4,
+                                     noiseless=clean, sed_weights=w)
+    np.testing.assert_allclose(err, 0.1, rtol=1e-12)
+    with pytest.raises(ConfigError, match="sed_weights"):
+        PSFStats.from_predictor(predict_mono, positions, stars, noiseless=clean)
+    with pytest.raises(ConfigError, match="positions"):
+        PSFStats.from_predictor(predict_mono, positions[:3], stars)
 
 
 def test_shape_errors_name_the_parameter():

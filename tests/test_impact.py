@@ -1,9 +1,12 @@
 import numpy as np
 import pytest
 
-from starsed.config import ConfigError
-from starsed.impact import (VARIANTS, augmented_training_set, centrosymmetric_modes, extra_sed_weights,
-                            impact_section, reset_even_part, summarise_sweep)
+"""The psf_impact stage (experiment E4) and the even-part reset of the PSF model's training."""
+from starsed.params import ConfigError, from_params
+from starsed.physics.zernike import centrosymmetric_modes
+from starsed.psf_model import LBFGSRecipe, reset_even_part
+from starsed.stages.psf_impact import PSFImpactParams, augmented_training_set, schedule, summarise_sweep
+from starsed.stages.psf_models import PSFModelsParams
 
 
 @pytest.fixture
@@ -27,41 +30,24 @@ def test_base_stars_are_untouched_and_extras_appended_in_order(pool):
     assert len(augmented_training_set(pool, 5, extra_rows, extra_w, 0)["rows"]) == 5
     with pytest.raises(ConfigError, match="number of added stars"):
         augmented_training_set(pool, 5, extra_rows, extra_w, 11)
-    with pytest.raises(ConfigError, match="impact.bases"):
+    with pytest.raises(ConfigError, match="base = 12"):
         augmented_training_set(pool, 12, extra_rows, extra_w, 2)
 
 
-def test_variants_give_the_right_sed_weights():
-    rng = np.random.default_rng(1)
-    templates = rng.uniform(size=(13, 8))
-    templates /= templates.sum(1, keepdims=True)
-    proba = rng.dirichlet(np.ones(13), size=6)
-    lik = rng.dirichlet(np.ones(13), size=6)
-    truth = templates[rng.integers(0, 13, 6)]
-    probas = {"svm": proba, "likelihood": lik}
-    assert np.array_equal(extra_sed_weights("predicted", probas, templates, truth), templates[proba.argmax(1)])
-    assert np.array_equal(extra_sed_weights("likelihood", probas, templates, truth), templates[lik.argmax(1)])
-    soft = extra_sed_weights("soft", probas, templates, truth)
-    assert np.allclose(soft.sum(1), 1) and np.allclose(soft, proba @ templates)
-    # a certain posterior gives the template itself
-    onehot = np.eye(13)[[3, 7]]
-    assert np.allclose(extra_sed_weights("soft", {"svm": onehot}, templates, truth[:2]), templates[[3, 7]])
-    assert np.array_equal(extra_sed_weights("oracle", probas, templates, truth), truth)
-    ign = extra_sed_weights("ignorant", probas, templates, truth)
-    assert np.allclose(ign, templates.mean(0)) and np.allclose(ign.sum(1), 1)
-    with pytest.raises(ConfigError, match="impact variant"):
-        extra_sed_weights("best", probas, templates, truth)
-    assert set(VARIANTS) >= {"predicted", "soft", "oracle", "ignorant"}
+# extra_sed_weights and VARIANTS (the predict_seds stage): tests/test_predict_seds.py
+
+
+def small_psf(**kw) -> PSFModelsParams:
+    two = {"paper": {"param_epochs": [[1, 1], [1, 1]], "dd_epochs": [[1, 1], [1, 1]]}}
+    return from_params(PSFModelsParams, {"training_sets": [50, 100], **two, **kw})
 
 
 def test_impact_reuses_the_psf_model_recipes():
-    psf = {"recipe": "fast", "seed": 3, "training_sets": [50, 100], "fast": {"passes": [9, 9], "dd_passes": [1, 1],
-                                                                           "warmup_passes": 4}}
-    sec = impact_section(psf, {"added": [10, 20, 40], "fast": {"passes": [5, 4, 3], "dd_passes": [0, 0, 0]}})
-    from starsed.psf_model import recipe_from_params
-
-    r = recipe_from_params(sec, 2)
-    assert r.passes == 3 and r.dd_passes == 0 and r.warmup_passes == 4 and r.name == "fast"
+    psf = small_psf(recipe="fast", seed=3, fast={"passes": [9, 9], "dd_passes": [1, 1], "warmup_passes": 4})
+    imp = from_params(PSFImpactParams, {"added": [10, 20, 40], "fast": {"passes": [5, 4, 3], "dd_passes": [0, 0, 0]},
+                                        "paper": {"param_epochs": [[1, 1]] * 3, "dd_epochs": [[1, 1]] * 3}})
+    r = schedule(psf, imp).recipe(2)
+    assert isinstance(r, LBFGSRecipe) and r.passes == 3 and r.dd_passes == 0 and r.warmup_passes == 4
 
 
 def test_sweep_summary_over_seeds():
@@ -77,11 +63,13 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
     """End to end on a tiny telescope: a base model, SVM/likelihood labels, a warm-started sweep."""
     from dataclasses import replace
 
-    from starsed.config import FieldSpec, Telescope
-    from starsed.impact import base_model_file, impact_sweep, label_extra_stars
-    from starsed.psf_model import PSFModel, PSFModelConfig, Recipe
+    from starsed.physics.field import FieldSpec
+    from starsed.physics.telescope import Telescope
+    from starsed.psf_model import PSFModel, PSFModelConfig, fit
     from starsed.runtime import configure
-    from starsed.simulate import ExposurePlan, simulate_exposure
+    from starsed.stages.predict_seds import label_extra_stars
+    from starsed.stages.psf_impact import base_model_file, impact_sweep
+    from starsed.stages.simulate import ExposurePlan, simulate_exposure
 
     configure(0, tensorflow=True)
     tel = replace(Telescope(), pupil_samples=32)
@@ -90,27 +78,33 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
                           "double", progress=False)
     pool, test = d["train"], d["test"]
     base = PSFModel(tel, PSFModelConfig(pupil_samples=32, batch_stars=16, jit=False))
-    base.fit(pool["positions"][:20], pool["noisy"][:20], pool["sed_weights"][:20],
-             Recipe(passes=5, warmup_passes=2, precond_stars=0), progress=False)
-    psf = {"training_sets": [20], "recipe": "fast", "seed": 1, "n_test": 8,
-           "fast": {"passes": [5], "dd_passes": [0], "warmup_passes": 2, "precond_stars": 0}}
+    fit(base, base.prepare(pool["positions"][:20], pool["noisy"][:20], pool["sed_weights"][:20]),
+        LBFGSRecipe(passes=5, warmup_passes=2, precond_stars=0), progress=False)
+    psf = from_params(PSFModelsParams, {"training_sets": [20], "recipe": "fast", "seed": 1, "n_test": 8,
+                                        "model": {"pupil_samples": 32, "batch_stars": 16, "jit": False},
+                                        "fast": {"passes": [5], "dd_passes": [0], "warmup_passes": 2,
+                                                 "precond_stars": 0},
+                                        "paper": {"param_epochs": [[1, 1]], "dd_epochs": [[1, 1]]}})
     path = base_model_file(psf, 20, tmp_path)
     base.save(path)
     probas = label_extra_stars(base, pool, templates, np.arange(40, 60), np.arange(20, 40), seed=0, progress=False)
     assert probas["svm"].shape == (20, 13) and np.allclose(probas["likelihood"].sum(1), 1)
-    impact = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]},
-              "even_reset": {"added": 5, "plain_passes": 2}}
+    spec = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]},
+            "even_reset": {"added": 5, "plain_passes": 2},
+            "paper": {"param_epochs": [[1, 1]] * 2, "dd_epochs": [[1, 1]] * 2}}
+    impact = from_params(PSFImpactParams, spec)
     sweep = impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf, impact,
                          progress=False)
     assert set(sweep) == {0, 1} and set(sweep[0]) == {0, 5, 20}
     assert sweep[0][0]["rel_rmse_pct"] == sweep[1][0]["rel_rmse_pct"]       # E = 0: the base alone
     assert all(np.isfinite(r["rel_rmse_pct"]) for s in sweep.values() for r in s.values())
     assert sweep[0][5]["rel_rmse_pct"] != sweep[1][5]["rel_rmse_pct"]       # seeds start differently
-    with pytest.raises(ConfigError, match="impact.bases"):
+    with pytest.raises(ConfigError, match="base = 50 .*training_sets"):
         base_model_file(psf, 50, tmp_path)
-    with pytest.raises(ConfigError, match="impact.even_reset.added"):
-        impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf,
-                     {**impact, "even_reset": {"added": 7, "plain_passes": 2}}, progress=False)
+    with pytest.raises(ConfigError, match="psf_impact.even_reset.added = 7"):
+        from_params(PSFImpactParams, {**spec, "even_reset": {"added": 7, "plain_passes": 2}})
+    with pytest.raises(ConfigError, match=r"psf_impact.even_reset.plain_passes = 4 .*0..3"):
+        from_params(PSFImpactParams, {**spec, "even_reset": {"added": 5, "plain_passes": 4}})
 
 
 def test_centrosymmetric_modes_are_the_even_radial_orders():
@@ -125,7 +119,7 @@ def test_images_cannot_tell_a_wavefront_from_its_twin(obscurations):
     Euclid-like spiders break the tie. Negating the odd part instead changes the PSF more."""
     from dataclasses import replace
 
-    from starsed.config import Telescope
+    from starsed.physics.telescope import Telescope
     from starsed.psf_model import PSFModel, PSFModelConfig
 
     tel = replace(Telescope(), pupil_samples=64, obscurations=obscurations)
@@ -143,23 +137,23 @@ def test_images_cannot_tell_a_wavefront_from_its_twin(obscurations):
         assert 0.01 < twin < other / 2
 
 
-def test_reset_even_part_zeroes_even_modes_and_keeps_the_rest():
-    class Stub:                                      # records the fit it is given
+def test_reset_even_part_zeroes_even_modes_and_keeps_the_rest(monkeypatch):
+    from starsed.psf_model import training
+
+    fitted = []
+    monkeypatch.setattr(training, "fit", lambda model, data, recipe, seed, init, progress:
+                        fitted.append((recipe, init)))
+
+    class Stub:
         C_hat = np.arange(1.0, 1.0 + 15 * 3).reshape(15, 3)
 
-        def fit(self, positions, noisy, sed_weights, recipe, init, progress):
-            self.fitted = (recipe, init)
-
-    from starsed.psf_model import Recipe
-
     model, before = Stub(), Stub.C_hat.copy()
-    left = reset_even_part(model, {"positions": 0, "noisy": 0, "sed_weights": 0},
-                           Recipe(passes=30, precond_stars=300), 20, progress=False)
+    left = reset_even_part(model, None, LBFGSRecipe(passes=30, precond_stars=300), 20, progress=False)
     even = centrosymmetric_modes(15)
     assert np.all(model.C_hat[even] == 0) and np.array_equal(model.C_hat[~even], before[~even])
-    plain, init = model.fitted
+    (plain, init), = fitted
     assert (plain.passes, plain.precond_stars, init) == (20, 0, "current") and left.passes == 10
     untouched = Stub()
-    with pytest.raises(ConfigError, match="impact.even_reset.plain_passes"):
-        reset_even_part(untouched, {"positions": 0, "noisy": 0, "sed_weights": 0}, Recipe(passes=10), 20)
+    with pytest.raises(ConfigError, match="psf_impact.even_reset.plain_passes"):
+        reset_even_part(untouched, None, LBFGSRecipe(passes=10), 20)
     assert np.array_equal(untouched.C_hat, before)                   # refused before any change

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import starsed.metrics as metrics
-from starsed.config import ConfigError
+from starsed.params import ConfigError
 from starsed.metrics.classification import (accuracy, accuracy_by_snr, confusion_matrix,
                                             expected_calibration_error, macro_f1, per_class_scores,
                                             reliability_curve, summary, top_k_accuracy,

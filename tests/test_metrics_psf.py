@@ -4,7 +4,7 @@ import pytest
 
 from starsed import metrics
 from starsed.metrics import psf as mpsf
-from starsed.tables import latex_table, markdown_table, write_tables
+from starsed.report.tables import latex_table, markdown_table, write_tables
 
 
 def test_package_reexports():

@@ -70,7 +70,7 @@ def figures():
     w /= w.sum(axis=1, keepdims=True)
     positions = rng.uniform(0, 1000, (60, 2))
     C = 0.01 * rng.standard_normal((6, 15))
-    from starsed.field import wfe_rms_um, zernike_coefficients
+    from starsed.physics.field import wfe_rms_um, zernike_coefficients
     wfe_nm = 1000 * wfe_rms_um(zernike_coefficients(C, positions, 4))
     makers = {
         "wavefront": lambda: ps.fig_wavefront_and_star(opd, pupil, star, noisy, snr=50),

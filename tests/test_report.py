@@ -4,7 +4,8 @@ import subprocess
 
 import pytest
 
-from starsed.report import flatten, format_value, results_tex, write_plot_tables
+from starsed.report.macros import flatten, format_value, results_tex
+from starsed.report.plot_data import write_plot_tables
 
 
 def test_flatten_and_format():

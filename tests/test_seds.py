@@ -3,7 +3,7 @@ import shutil
 import numpy as np
 import pytest
 
-from starsed.seds import (TEMPLATES, SEDError, binned_seds, fetch_templates, integrate_bins,
+from starsed.physics.seds import (TEMPLATES, SEDError, binned_seds, fetch_templates, integrate_bins,
                           one_nm_edges)
 
 

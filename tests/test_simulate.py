@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
 
-from starsed.config import ConfigError, load_params, resolve
 from starsed.io import read_attrs, read_h5, write_h5
-from starsed.simulate import ExposurePlan, noise_sigma, plans_from_params, simulate_exposure
+from starsed.params import ConfigError, load_params, load_sections, resolve
+from starsed.physics.noise import sigma_for_snr
+from starsed.stages.simulate import SECTIONS, ExposurePlan, exposure_plans, simulate_exposure
 
 
 def small_run(telescope, field, weights, seed=5, chunk=4, splits=None):
@@ -21,7 +22,7 @@ def test_exposure_contents(small_telescope, field_spec, sed_weights):
     assert np.allclose(tr["sed_weights"], sed_weights[tr["labels"]])
     assert np.all((tr["snr"] >= 20) & (tr["snr"] <= 110))
     # the noise has the sigma the SNR asks for: sigma^2 = sum(star^2) / (SNR * 1024)
-    assert np.allclose(tr["sigma"], noise_sigma(tr["noiseless"], tr["snr"]), rtol=1e-5)
+    assert np.allclose(tr["sigma"], sigma_for_snr(tr["noiseless"], tr["snr"]), rtol=1e-5)
     resid = (tr["noisy"] - tr["noiseless"]) / tr["sigma"][:, None, None]
     assert resid.std() == pytest.approx(1.0, abs=0.05)
     assert d["field"]["C_um"].shape == (45, 15)
@@ -77,8 +78,7 @@ def test_profiles_resolve_and_unknown_profile_is_named():
 
 
 def test_repository_params_give_the_paper_star_counts():
-    p = load_params()
-    plans = plans_from_params(p)
+    plans = exposure_plans(load_sections(SECTIONS).simulate)
     assert plans["main"].splits == {"train": 12000, "test": 1000}
     assert plans["second"].splits == {"test": 1000}
     assert plans["main"].seed != plans["second"].seed
@@ -89,13 +89,13 @@ def test_repository_params_give_the_paper_star_counts():
 def test_provenance_keeps_only_the_stage_sections():
     """Editing another stage's parameters must not change an artefact's bytes."""
     from starsed.io import provenance
-    from starsed.simulate import STAGE_SECTIONS
+    from starsed.params import sections_from
 
     params = load_params()                              # resolved (default profile)
-    a = provenance(params, 1, sections=STAGE_SECTIONS)
-    b = provenance({**params, "train": {"seed": -1}}, 1, sections=STAGE_SECTIONS)
-    assert a == b and set(a["params"]) == {"profile", *STAGE_SECTIONS}
-    assert a["params"]["simulate"] == params["simulate"]
+    a = provenance(sections_from(params, SECTIONS), 1)
+    b = provenance(sections_from({**params, "classify": {"seed": -1}}, SECTIONS), 1)
+    assert a == b and set(a["params"]) == {"profile", *SECTIONS}
+    assert a["params"]["simulate"]["n_pool"] == params["simulate"]["n_pool"]
     params.pop("field")
-    with pytest.raises(ValueError, match=r"\['field'\] are not in the params"):
-        provenance(params, 1, sections=STAGE_SECTIONS)
+    with pytest.raises(ConfigError, match="params section field is missing"):
+        sections_from(params, SECTIONS)

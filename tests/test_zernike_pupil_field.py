@@ -1,10 +1,11 @@
 import numpy as np
 import pytest
 
-from starsed.config import ConfigError, FieldSpec
-from starsed.field import monomials, random_field, regular_grid, wfe_rms_um, zernike_coefficients
-from starsed.pupil import block_average, pupil_amplitude
-from starsed.zernike import noll_to_nm, zernike_basis
+from starsed.params import ConfigError
+from starsed.physics.field import FieldSpec
+from starsed.physics.field import monomials, random_field, regular_grid, wfe_rms_um, zernike_coefficients
+from starsed.physics.pupil import block_average, pupil_amplitude
+from starsed.physics.zernike import noll_to_nm, zernike_basis
 
 
 def test_noll_indices_match_the_published_table():
@@ -77,7 +78,7 @@ def test_random_field_is_normalised_as_specified():
     grid = regular_grid(5, spec.size)
     wfe = wfe_rms_um(zernike_coefficients(C, grid, spec.degree))
     assert wfe.mean() == pytest.approx(0.04, rel=1e-12)
-    # field-average WFE over random positions comes out near 32 nm (REFERENCE §2)
+    # field-average WFE over random positions comes out near 32 nm (docs/reference.md, Wavefront field)
     pos = np.random.default_rng(0).uniform(0, 1000, (5000, 2))
     assert 20 < 1000 * wfe_rms_um(zernike_coefficients(C, pos, 4)).mean() < 40
 

@@ -1,4 +1,4 @@
-"""Classification metrics (REFERENCE §7).
+"""Classification metrics (docs/reference.md, Metrics).
 
 Classes are ordered (O5 = 0 ... M5 = 12). ``accuracy`` counts the exact class;
 ``within_one_accuracy`` counts ``|predicted - true| <= 1`` (the paper's
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..config import require
+from ..params import require
 
 __all__ = [
     "N_CLASSES", "confusion_matrix", "accuracy", "within_one_accuracy", "top_k_accuracy",

@@ -1,4 +1,4 @@
-"""PSF-model error metrics (REFERENCE §7).
+"""PSF-model error metrics (docs/reference.md, Metrics).
 
 Relative pixel RMSE: for each star, r_i = RMS(model - truth) / RMS(truth) over
 the stamp's pixels (the noiseless 32 x 32 stamp at observation resolution, the
@@ -9,11 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["PAPER_PSF_ERROR", "relative_rmse", "relative_rmse_summary", "mono_relative_rmse", "opd_rmse_um", "psf_errors"]
-
-#: published PSF errors of the models S1..S6 (REFERENCE §8): n_train -> (mean %, std %)
-PAPER_PSF_ERROR = {50: (2.382, 2.159), 100: (1.698, 1.170), 200: (1.251, 0.631),
-                   500: (1.022, 0.606), 1000: (0.882, 0.399), 2000: (0.650, 0.287)}
+__all__ = ["relative_rmse", "relative_rmse_summary", "mono_relative_rmse", "opd_rmse_um", "psf_errors"]
 
 
 def relative_rmse(model: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""Figures of the classification step (REFERENCE §9: figures 5, 7, 8, 10, 11, 12 and extras).
+"""Figures of the classification stage (docs/reference.md, Figures and tables: 5, 7, 8, 10, 11, 12 and extras).
 
 One function per figure; each returns a matplotlib Figure (save with
 :func:`starsed.plots.save`). Colours: Okabe-Ito for methods, a perceptually

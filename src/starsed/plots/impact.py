@@ -6,8 +6,8 @@ from typing import Mapping, Sequence
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from ..published import IMPACT as PAPER_IMPACT
-from ..published import IMPACT_REFERENCE_2000 as PAPER_REFERENCE_2000
+from ..report.published import IMPACT as PAPER_IMPACT
+from ..report.published import IMPACT_REFERENCE_2000 as PAPER_REFERENCE_2000
 from . import OKABE_ITO
 
 STYLE = {  # variant -> (label, colour, marker, line style)

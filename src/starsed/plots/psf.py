@@ -7,12 +7,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import FuncFormatter, NullFormatter
 
-from ..metrics.psf import PAPER_PSF_ERROR
+from ..report.published import PSF_ERROR
 from . import OKABE_ITO
 
-#: PSF error of the paper's models S1..S6 (relative pixel RMSE, %; REFERENCE §8)
-PAPER_STARS = tuple(PAPER_PSF_ERROR)
-PAPER_ERROR_PCT = tuple(v[0] for v in PAPER_PSF_ERROR.values())
+#: PSF error of the paper's models S1..S6 (relative pixel RMSE, %; docs/reference.md, Published numbers)
+PAPER_STARS = tuple(PSF_ERROR)
+PAPER_ERROR_PCT = tuple(v[0] for v in PSF_ERROR.values())
 
 
 def psf_error_vs_stars(n_train: Sequence[int], error_pct: Sequence[float],

@@ -22,7 +22,7 @@ from matplotlib import colors
 from matplotlib.ticker import MaxNLocator
 
 from . import OKABE_ITO, class_colours
-from ..field import monomial_powers, wfe_rms_um, zernike_coefficients
+from ..physics.field import monomial_powers, wfe_rms_um, zernike_coefficients
 
 __all__ = [
     "pair_distances", "find_degenerate_pair",
@@ -32,7 +32,7 @@ __all__ = [
 #: figure widths, inches (A&A: 88 mm single column, 180 mm full width)
 WIDTH_SINGLE = 3.5
 WIDTH_DOUBLE = 7.2
-#: colour range of the wavefront maps, um (REFERENCE §9, Fig. 1)
+#: colour range of the wavefront maps, um (docs/reference.md, Figures and tables: figure 1)
 OPD_RANGE_UM = 0.2
 #: the log stretch of monochromatic PSFs shows this many decades below the peak
 LOG_DECADES = 4.0
@@ -421,7 +421,7 @@ def fig_wfe_field(positions: np.ndarray | None = None, wfe_rms_nm: np.ndarray | 
     """Wavefront RMS error (nm) over the field.
 
     With ``C_um`` (n_zernikes, n_monomials), the field is evaluated with
-    :func:`starsed.field.zernike_coefficients` at the centres of an
+    :func:`starsed.physics.field.zernike_coefficients` at the centres of an
     ``n_grid`` x ``n_grid`` grid over [0, size]^2 (``degree`` inferred from the
     number of monomials if not given) and drawn as an image; ``positions`` (N, 2),
     field units, are overplotted (coloured by ``wfe_rms_nm`` on the same scale if

@@ -1,0 +1,32 @@
+"""Errors of a PSF model on noiseless test stars (the metrics of ``docs/reference.md``, section Metrics)."""
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+from ..metrics.psf import opd_rmse_um, psf_errors
+from ..optics.stamps import polychromatic
+
+#: test-star arrays :func:`evaluate` uses (those present): truth stamps and Zernikes
+TEST_KEYS = ("positions", "sed_weights", "noiseless", "sr", "mono", "zernikes_um")
+
+
+def evaluate(model, test: Mapping[str, np.ndarray]) -> dict:
+    """Errors of ``model`` on noiseless test stars.
+
+    ``test`` needs positions, sed_weights, noiseless, and optionally mono
+    (monochromatic truth), sr (super-resolved truth) and zernikes_um (for the
+    OPD error). Returns :func:`starsed.metrics.psf.psf_errors` plus
+    'opd_rmse_nm' (mean over stars, piston removed, model pupil sampling).
+    """
+    pos, sed = test["positions"], test["sed_weights"]
+    mono = model.predict(pos, sed, kind="mono")
+    poly = polychromatic(mono, np.asarray(sed, np.float64))
+    sr = model.predict(pos, sed, kind="sr") if "sr" in test else None
+    out = psf_errors(poly, test["noiseless"], sr, test.get("sr"), mono, test.get("mono"))
+    if "zernikes_um" in test:
+        truth = np.einsum("nk,kij->nij", np.asarray(test["zernikes_um"])[:, :model.config.n_zernikes],
+                          model.basis)
+        out["opd_rmse_nm"] = float(1000.0 * opd_rmse_um(model.opd_um(pos), truth, model.pupil).mean())
+    return out

@@ -1,0 +1,206 @@
+"""The ``psf_models`` stage: PSF models S1..S6 on nested training sets (experiment E1).
+
+Each model is trained on the first n stars of the main exposure's pool with
+their true SEDs (:func:`train_training_sets`) and evaluated on the noiseless
+test stars; the models are saved as plain HDF5 arrays.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Literal, Mapping
+
+import numpy as np
+
+from .. import paths
+from ..params import ConfigError, Section, param, positive, require
+from ..physics.field import FieldSpec
+from ..physics.telescope import Telescope
+from ..psf_model import PSFModel, PSFModelConfig, evaluate, fit
+from ..psf_model.evaluate import TEST_KEYS
+from ..psf_model.recipes import AdamSchedule, LBFGSSchedule, check_per_set
+
+
+@dataclass(frozen=True)
+class PSFModelsParams(Section):
+    """The ``psf_models`` params section.
+
+    ``training_sets``: star counts of the nested sets S1, S2, ... (the first n
+    pool stars); ``n_test``: test stars the errors use; ``recipe``: 'fast'
+    (:class:`LBFGSSchedule` ``fast``) or 'paper' (:class:`AdamSchedule`
+    ``paper``); ``warm_start`` (fast recipe): S(k+1) starts from S(k)'s fit;
+    ``seed``: set k's random start and preconditioner draws use seed + k.
+    """
+
+    SECTION = "psf_models"
+
+    seed: int = 4242
+    training_sets: tuple[int, ...] = param((50, 100, 200, 500, 1000, 2000),
+                                           check=lambda v: len(v) > 0 and all(n > 0 for n in v)
+                                           and all(b > a for a, b in zip(v, v[1:])),
+                                           allowed="a non-empty list of increasing positive star counts")
+    n_test: int = param(1000, check=positive, allowed="a positive integer")
+    recipe: Literal["fast", "paper"] = "fast"
+    warm_start: bool = True
+    model: PSFModelConfig = field(default_factory=PSFModelConfig)
+    fast: LBFGSSchedule = field(default_factory=LBFGSSchedule)
+    paper: AdamSchedule = field(default_factory=AdamSchedule)
+
+    def check(self, where: str) -> None:
+        n = len(self.training_sets)
+        check_per_set(self.fast, n, f"{where}.fast")
+        check_per_set(self.paper, n, f"{where}.paper")
+
+    @property
+    def names(self) -> list[str]:
+        """S1, S2, ... one per training set."""
+        return set_names(len(self.training_sets))
+
+    def schedule(self):
+        """The schedule of the recipe in force."""
+        return self.fast if self.recipe == "fast" else self.paper
+
+    def model_config(self, field_spec: FieldSpec) -> PSFModelConfig:
+        """The model architecture on the field of ``field_spec``."""
+        return replace(self.model, field_size=field_spec.size)
+
+
+#: the params sections the stage reads, with their dataclasses (dvc.yaml declares the same)
+SECTIONS = {"telescope": Telescope, "field": FieldSpec, "psf_models": PSFModelsParams}
+
+
+def set_names(n_sets: int) -> list[str]:
+    """Names of the nested training sets: S1, S2, ..."""
+    return [f"S{i + 1}" for i in range(n_sets)]
+
+
+def check_against_params(s: PSFModelsParams, telescope: Telescope, n_pool: int, n_test: int) -> None:
+    """Constraints between this section and the others: the sets fit in the pool, the test
+    stars exist, the model pupils divide the telescope's."""
+    require(s.training_sets[-1] <= n_pool, "psf_models.training_sets", list(s.training_sets),
+            f"at most the {n_pool} stars of the pool (simulate.n_pool)")
+    require(s.n_test <= n_test, "psf_models.n_test", s.n_test, f"at most the {n_test} test stars (simulate.n_test)")
+    for name, P in (("psf_models.model.pupil_samples", s.model.pupil_samples),
+                    ("psf_models.fast.precond_pupil_samples", s.fast.precond_pupil_samples)):
+        require(telescope.pupil_samples % P == 0, name, P,
+                f"a divisor of telescope.pupil_samples = {telescope.pupil_samples}")
+
+
+def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray],
+                        s: PSFModelsParams, config: PSFModelConfig, progress: bool = True) -> tuple[dict, dict]:
+    """Experiment E1: one model per nested training set (the first n stars of ``train``).
+
+    With recipe 'fast' and ``warm_start``, set k+1 starts from set k's fit (set k
+    is a subset of set k+1); ``train_seconds`` is then the time of that set's own
+    training, and ``cumulative_seconds`` includes the sets it was warm-started from.
+    Returns (results {name: metrics}, models {name: PSFModel}).
+    """
+    n_pool = len(train["positions"])
+    require(s.training_sets[-1] <= n_pool, "psf_models.training_sets", list(s.training_sets),
+            f"at most the {n_pool} stars of the pool")
+    warm = s.warm_start and s.recipe == "fast"
+    schedule = s.schedule()
+    results, models, prev, cumulative = {}, {}, None, 0.0
+    for i, (name, n) in enumerate(zip(s.names, s.training_sets)):
+        model = PSFModel(telescope, config)
+        if warm and prev is not None:
+            model.set_arrays(**prev.arrays())
+        data = model.prepare(train["positions"][:n], train["noisy"][:n], train["sed_weights"][:n])
+        report = fit(model, data, schedule.recipe(i), seed=s.seed + i,
+                     init="current" if (warm and prev is not None) else "random", progress=progress)
+        cumulative = (cumulative if warm else 0.0) + report.seconds
+        err = evaluate(model, test)
+        results[name] = {
+            "n_train": n,
+            "rel_rmse_pct": err["rel_rmse_pct"], "rel_rmse_std_pct": err["rel_rmse_std_pct"],
+            "sr_rel_rmse_pct": err.get("sr_rel_rmse_pct"), "sr_rel_rmse_std_pct": err.get("sr_rel_rmse_std_pct"),
+            "mono_rel_rmse_pct": err.get("mono_rel_rmse_pct"), "opd_rmse_nm": err.get("opd_rmse_nm"),
+            "train_seconds": report.seconds, "cumulative_seconds": cumulative,
+            "passes": report.passes, "final_loss": report.final_loss,
+            "warm_start_from": s.names[i - 1] if (warm and i > 0) else None,
+            "recipe": s.recipe,
+            "per_star": err["per_star"], "sr_per_star": err.get("sr_per_star"),
+        }
+        models[name] = model
+        prev = model
+        if progress:
+            print(f"{name}: n={n} err={err['rel_rmse_pct']:.3f}% sr={err.get('sr_rel_rmse_pct', float('nan')):.3f}% "
+                  f"train={report.seconds:.1f}s", flush=True)
+    return results, models
+
+
+TRAIN_KEYS = ("positions", "sed_weights", "noisy")
+METRIC_KEYS = ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct", "sr_rel_rmse_std_pct",
+               "mono_rel_rmse_pct", "opd_rmse_nm", "train_seconds", "cumulative_seconds", "passes",
+               "final_loss", "warm_start_from", "recipe")
+
+
+def run(cfg, simulate_path: str | Path = paths.MAIN, models_dir: str | Path = paths.PSF_MODELS_DIR,
+        metrics_path: str | Path | None = paths.metrics_file("psf_models"), progress: bool = True) -> dict:
+    """Train S1..S6 on the pool, evaluate on the test stars, save the models.
+
+    Writes ``<models_dir>/S<k>.h5`` (one model each, with provenance),
+    ``<models_dir>/test_errors.h5`` (per-star errors) and the metrics
+    ({name: {n_train, rel_rmse_pct, ...}}, plus 'total_train_seconds'), which it returns.
+    """
+    from ..io import h5_rows, provenance, read_h5, write_h5, write_json
+
+    s = cfg.psf_models
+    n_test = h5_rows(simulate_path, "test")
+    n_pool = h5_rows(simulate_path, "train")
+    check_against_params(s, cfg.telescope, n_pool, n_test)
+    train = read_h5(simulate_path, "train", list(TRAIN_KEYS), rows=slice(0, s.training_sets[-1]))
+    test = read_h5(simulate_path, "test", list(TEST_KEYS), rows=slice(0, s.n_test))
+    results, models = train_training_sets(cfg.telescope, train, test, s, s.model_config(cfg.field), progress)
+    models_dir = Path(models_dir)
+    prov = provenance(cfg, seed=s.seed, inputs={"simulate": str(simulate_path)})
+    for name, model in models.items():
+        model.save(models_dir / f"{name}.h5", provenance=prov)
+    write_h5(models_dir / "test_errors.h5",
+             {name: {"rel_rmse": r["per_star"], "sr_rel_rmse": r["sr_per_star"]} for name, r in results.items()},
+             {"provenance": prov})
+    metrics = {name: {k: r[k] for k in METRIC_KEYS} for name, r in results.items()}
+    metrics["total_train_seconds"] = float(sum(r["train_seconds"] for r in results.values()))
+    if metrics_path is not None:
+        write_json(metrics_path, metrics)
+    return metrics
+
+
+def result_rows(results: Mapping[str, Mapping]) -> list[dict]:
+    """Rows for the PSF-model table: ours beside the paper's error at the same star count."""
+    from ..report.published import PSF_ERROR
+
+    rows = []
+    for name, r in results.items():
+        paper = PSF_ERROR.get(r["n_train"], (None, None))
+        rows.append({"model": name, "n_train": r["n_train"], "rel_rmse_pct": r["rel_rmse_pct"],
+                     "rel_rmse_std_pct": r["rel_rmse_std_pct"], "sr_rel_rmse_pct": r["sr_rel_rmse_pct"],
+                     "paper_rel_rmse_pct": paper[0], "train_seconds": r["train_seconds"]})
+    return rows
+
+
+TABLE_COLUMNS = [("model", "model"), ("n_train", "training stars"), ("rel_rmse_pct", "pixel error [%]"),
+                 ("rel_rmse_std_pct", "std [%]"), ("sr_rel_rmse_pct", "SR error [%]"),
+                 ("paper_rel_rmse_pct", "paper [%]"), ("train_seconds", "train [s]")]
+TABLE_FORMATS = {"rel_rmse_pct": ".3f", "rel_rmse_std_pct": ".3f", "sr_rel_rmse_pct": ".3f",
+                 "paper_rel_rmse_pct": ".3f", "train_seconds": ".0f"}
+
+
+def model_files(s: PSFModelsParams, models_dir: str | Path = paths.PSF_MODELS_DIR) -> dict[str, Path]:
+    """{'S1': path, ...} of the models this section trains."""
+    return {name: Path(models_dir) / f"{name}.h5" for name in s.names}
+
+
+def require_models(names, s: PSFModelsParams, where: str, models_dir: str | Path = paths.PSF_MODELS_DIR
+                   ) -> dict[str, Path]:
+    """The saved models ``names`` ('S1', ...): each must be one the section trains, and its file
+    must exist (else the error says where it was looked for and how to make it)."""
+    files = model_files(s, models_dir)
+    out = {}
+    for name in names:
+        require(name in files, where, list(names), f"names among {list(files)} (one per psf_models.training_sets)")
+        if not files[name].is_file():
+            raise ConfigError(f"PSF model {name} ({where}) not found at {files[name]}; make it with "
+                              f"`dvc repro psf_models`")
+        out[name] = files[name]
+    return out
