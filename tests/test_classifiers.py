@@ -4,8 +4,6 @@ import dataclasses
 import numpy as np
 import pytest
 
-from starsed.stages.psf_models import PSFModelsParams
-
 from starsed.classifiers import (CNNClassifier, CNNConfig, LikelihoodClassifier, LikelihoodConfig, PCAMLPCommittee,
                                  PCAMLPConfig, PSFStats, SVMPSF, StackedSVM, SVMConfig, class_to_target, crop_centre,
                                  target_to_class, validation_split)
@@ -15,6 +13,7 @@ from starsed.physics.field import FieldSpec
 from starsed.physics.telescope import Telescope
 from starsed.stages.classify import ClassifyParams, realisation_splits
 from starsed.stages.simulate import ExposurePlan, simulate_exposure
+from starsed.stages.psf_models import PSFModelsParams
 
 CHANCE = 1 / 13
 
@@ -148,6 +147,13 @@ def test_run_classification_end_to_end(data):
     rows = classification_rows(summ)
     assert rows[0]["method"] == "PCA+MLP" and rows[0]["paper_accuracy"] == "0.370 ± 0.015"
     assert len(bayes_gap_rows(summ)) == 5
+    assert res["pca"].components_.shape == (24, 32 * 32)
+    # every fit is single-threaded in its own process: one worker gives the same numbers as two
+    one = run_classification(pool, stats, toy_seds(), dataclasses.replace(section, workers=1), second,
+                             {"gt": PSFStats.from_mono(te["mono"][:60], second["noisy"])}, progress=False)
+    for key in res["keys"]:
+        for name in ("pred", "proba"):
+            np.testing.assert_array_equal(one["predictions"][key][name], res["predictions"][key][name], err_msg=key)
 
 
 # --------------------------------------------------------------------------- the classify stage's parameters
@@ -255,12 +261,12 @@ def test_stage_refuses_a_missing_psf_model_before_any_work(tmp_path, monkeypatch
     _no_work(monkeypatch)
     (tmp_path / "S1.h5").write_bytes(b"")                 # S1 is there, S2 is not
     kw = dict(main_path=tmp_path / "main.h5", second_path=tmp_path / "second.h5", seds_path=tmp_path / "seds.h5",
-              models_dir=tmp_path, metrics_path=tmp_path / "classification.json", progress=False)
+              models_dir=tmp_path, root=tmp_path, progress=False)
     msg = _message(lambda: classify.run(_stage_cfg(psf_models=["S1", "S2"]), **kw))
     assert "S2" in msg and "classify.psf_models" in msg and str(tmp_path / "S2.h5") in msg
     msg = _message(lambda: classify.run(_stage_cfg(psf_models=["S1", "S9"]), **kw))
     assert "classify.psf_models" in msg and "['S1', 'S9']" in msg and "allowed" in msg
-    assert not (tmp_path / "classification.json").exists()
+    assert not (tmp_path / "metrics").exists()
 
 
 def test_stage_refuses_rows_outside_the_pool_before_any_work(tmp_path, monkeypatch):
@@ -272,7 +278,7 @@ def test_stage_refuses_rows_outside_the_pool_before_any_work(tmp_path, monkeypat
     write_h5(tmp_path / "main.h5", {"train": {"labels": np.zeros(300, int)}, "test": {"labels": np.zeros(100, int)}})
     write_h5(tmp_path / "second.h5", {"test": {"labels": np.zeros(100, int)}})
     kw = dict(main_path=tmp_path / "main.h5", second_path=tmp_path / "second.h5", seds_path=tmp_path / "seds.h5",
-              models_dir=tmp_path, metrics_path=None, progress=False)
+              models_dir=tmp_path, root=tmp_path, progress=False)
     msg = _message(lambda: classify.run(_stage_cfg(psf_models=["S1"]), **kw))
     assert "classify.classifier_stars" in msg and "[2000, 12000]" in msg and "300 stars" in msg
     msg = _message(lambda: classify.run(_stage_cfg(psf_models=["S1"], classifier_stars=[100, 300], n_train=250,

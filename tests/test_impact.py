@@ -43,11 +43,13 @@ def small_psf(**kw) -> PSFModelsParams:
 
 
 def test_impact_reuses_the_psf_model_recipes():
-    psf = small_psf(recipe="fast", seed=3, fast={"passes": [9, 9], "dd_passes": [1, 1], "warmup_passes": 4})
-    imp = from_params(PSFImpactParams, {"added": [10, 20, 40], "fast": {"passes": [5, 4, 3], "dd_passes": [0, 0, 0]},
+    psf = small_psf(recipe="fast", seed=3, fast={"passes": [9, 9], "dd_passes": [1, 1], "precond_every": [15, 15],
+                                                 "warmup_passes": 4})
+    imp = from_params(PSFImpactParams, {"added": [10, 20, 40], "fast": {"passes": [5, 4, 3], "dd_passes": [0, 0, 0], "precond_every": [0, 0, 0]},
                                         "paper": {"param_epochs": [[1, 1]] * 3, "dd_epochs": [[1, 1]] * 3}})
     r = schedule(psf, imp).recipe(2)
     assert isinstance(r, LBFGSRecipe) and r.passes == 3 and r.dd_passes == 0 and r.warmup_passes == 4
+    assert r.precond_stars == imp.fast.precond_stars == 300   # the impact's own, not psf_models.fast's
 
 
 def test_sweep_summary_over_seeds():
@@ -82,15 +84,16 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
         LBFGSRecipe(passes=5, warmup_passes=2, precond_stars=0), progress=False)
     psf = from_params(PSFModelsParams, {"training_sets": [20], "recipe": "fast", "seed": 1, "n_test": 8,
                                         "model": {"pupil_samples": 32, "batch_stars": 16, "jit": False},
-                                        "fast": {"passes": [5], "dd_passes": [0], "warmup_passes": 2,
+                                        "fast": {"passes": [5], "dd_passes": [0], "precond_every": [0], "warmup_passes": 2,
                                                  "precond_stars": 0},
                                         "paper": {"param_epochs": [[1, 1]], "dd_epochs": [[1, 1]]}})
     path = base_model_file(psf, 20, tmp_path)
     base.save(path)
     probas = label_extra_stars(base, pool, templates, np.arange(40, 60), np.arange(20, 40), seed=0, progress=False)
     assert probas["svm"].shape == (20, 13) and np.allclose(probas["likelihood"].sum(1), 1)
-    spec = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0]},
-            "even_reset": {"added": 5, "plain_passes": 2},
+    spec = {"added": [5, 20], "seeds": [0, 1], "fast": {"passes": [3, 3], "dd_passes": [0, 0], "precond_every": [0, 0],
+                                                       "precond_stars": 0},
+            "even_reset": {"at": 5, "plain_passes": 2},
             "paper": {"param_epochs": [[1, 1]] * 2, "dd_epochs": [[1, 1]] * 2}}
     impact = from_params(PSFImpactParams, spec)
     sweep = impact_sweep(path, pool, test, 20, np.arange(20, 40), pool["sed_weights"][20:40], psf, impact,
@@ -101,10 +104,10 @@ def test_impact_sweep_trains_from_the_base_model_and_labels_extra_stars(tmp_path
     assert sweep[0][5]["rel_rmse_pct"] != sweep[1][5]["rel_rmse_pct"]       # seeds start differently
     with pytest.raises(ConfigError, match="base = 50 .*training_sets"):
         base_model_file(psf, 50, tmp_path)
-    with pytest.raises(ConfigError, match="psf_impact.even_reset.added = 7"):
-        from_params(PSFImpactParams, {**spec, "even_reset": {"added": 7, "plain_passes": 2}})
+    with pytest.raises(ConfigError, match="psf_impact.even_reset.at = 7"):
+        from_params(PSFImpactParams, {**spec, "even_reset": {"at": 7, "plain_passes": 2}})
     with pytest.raises(ConfigError, match=r"psf_impact.even_reset.plain_passes = 4 .*0..3"):
-        from_params(PSFImpactParams, {**spec, "even_reset": {"added": 5, "plain_passes": 4}})
+        from_params(PSFImpactParams, {**spec, "even_reset": {"at": 5, "plain_passes": 4}})
 
 
 def test_centrosymmetric_modes_are_the_even_radial_orders():

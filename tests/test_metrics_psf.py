@@ -87,3 +87,18 @@ def test_fig09(tmp_path):
     np.testing.assert_allclose(fig.axes[0].lines[2].get_ydata(), PAPER_ERROR_PCT)
     paths = save(fig, "fig09_test", folder=tmp_path)
     assert all(p.stat().st_size > 0 for p in paths)
+
+
+def test_opd_error_from_zernike_coefficients_equals_the_pupil_sum():
+    """The OPD error of a Zernike-sum difference, from its coefficients, is the pixel sum over the
+    open pupil (piston removed) to rounding."""
+    from starsed.physics.pupil import pupil_amplitude
+    from starsed.physics.zernike import zernike_basis
+
+    basis, pupil = zernike_basis(21, 64), pupil_amplitude(64, "euclid")
+    dz = np.random.default_rng(4).normal(0, 0.02, (7, 21))
+    maps = np.einsum("nk,kij->nij", dz, basis)
+    for piston in (True, False):
+        direct = mpsf.opd_rmse_um(maps, np.zeros_like(maps), pupil, remove_piston=piston)
+        fast = mpsf.opd_rmse_from_zernikes_um(dz, basis, pupil, remove_piston=piston)
+        np.testing.assert_allclose(fast, direct, rtol=1e-10)

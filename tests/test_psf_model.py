@@ -3,6 +3,7 @@ and the psf_models stage (experiment E1).
 
 Small telescopes (P = 32 or 64) and few stars keep the file fast on 2 CPU cores.
 """
+import json
 from dataclasses import replace
 
 import numpy as np
@@ -175,7 +176,7 @@ def test_train_training_sets_warm_start():
     ex = _small_exposure(40, 5)
     s = from_params(PSFModelsParams, {"training_sets": [20, 40], "recipe": "fast", "warm_start": True,
                                       "model": {"pupil_samples": 32, "batch_stars": 20},
-                                      "fast": {"passes": [5, 3], "dd_passes": [0, 0]},
+                                      "fast": {"passes": [5, 3], "dd_passes": [0, 0], "precond_every": [0, 0]},
                                       "paper": {"param_epochs": [[1, 1], [1, 1]], "dd_epochs": [[1, 1], [1, 1]]},
                                       "seed": 0})
     results, models = train_training_sets(TEL32, ex["train"], ex["test"], s, s.model, progress=False)
@@ -205,7 +206,7 @@ def test_bad_configuration_names_parameter():
         m.prepare(np.zeros((0, 2)), np.zeros((0, 32, 32)), np.zeros((0, 8)))
     with pytest.raises(ConfigError, match="kind"):
         m.predict(pos, np.full((1, 8), 1 / 8), kind="hires")
-    s = from_params(PSFModelsParams, {"training_sets": [2, 5], "fast": {"passes": [1, 1], "dd_passes": [0, 0]},
+    s = from_params(PSFModelsParams, {"training_sets": [2, 5], "fast": {"passes": [1, 1], "dd_passes": [0, 0], "precond_every": [0, 0]},
                                       "paper": {"param_epochs": [[1, 1], [1, 1]], "dd_epochs": [[1, 1], [1, 1]]}})
     with pytest.raises(ConfigError, match="psf_models.training_sets"):
         train_training_sets(TEL32, {"positions": np.zeros((3, 2))}, {}, s, s.model)
@@ -221,17 +222,23 @@ def test_the_stage_writes_models_and_is_deterministic(tmp_path):
     s = from_params(PSFModelsParams, {
         "training_sets": [15, 30], "n_test": 6, "recipe": "fast", "warm_start": True, "seed": 1,
         "model": {"pupil_samples": 32, "batch_stars": 15},
-        "fast": {"passes": [6, 4], "dd_passes": [0, 0], "warmup_passes": 2, "precond_stars": 10,
-                 "precond_pupil_samples": 32, "precond_every": 3},
+        "fast": {"passes": [6, 4], "dd_passes": [0, 0], "precond_every": [3, 3], "warmup_passes": 2, "precond_stars": 10,
+                 "precond_pupil_samples": 32},
         "paper": {"param_epochs": [[1, 1], [1, 1]], "dd_epochs": [[1, 1], [1, 1]]}})
     cfg = Sections("default", {"telescope": TEL32, "field": FIELD, "psf_models": s})
     digests = []
     for run in ("a", "b"):
         configure(0, tensorflow=True)
-        metrics = psf_models.run(cfg, data, tmp_path / run, tmp_path / run / "metrics.json", progress=False)
+        metrics = psf_models.run(cfg, data, tmp_path / run, root=tmp_path / run, progress=False)
         digests.append([(tmp_path / run / f).read_bytes() for f in ("S1.h5", "S2.h5", "test_errors.h5")])
     assert digests[0] == digests[1]
-    assert set(metrics) == {"S1", "S2", "total_train_seconds"}
-    for key in ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct", "train_seconds"):
+    assert set(metrics) == {"S1", "S2"}
+    for key in ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct"):
         assert key in metrics["S2"]
+    # results are the same bytes on a rerun; the timings live apart, in the record
+    assert (tmp_path / "a/metrics/psf_models.json").read_bytes() == (tmp_path / "b/metrics/psf_models.json").read_bytes()
+    record = json.loads((tmp_path / "a/records/psf_models.json").read_text())
+    assert record["S2"]["cumulative_seconds"] > record["S2"]["train_seconds"] > 0
+    assert json.loads((tmp_path / "a/metrics/headline/psf_models.json").read_text()) == {
+        k: metrics[k]["rel_rmse_pct"] for k in ("S1", "S2")}
     assert read_h5(tmp_path / "a" / "test_errors.h5", "S2")["rel_rmse"].shape == (6,)

@@ -59,18 +59,41 @@ def opd_rmse_um(model_opd_um: np.ndarray, truth_opd_um: np.ndarray, pupil: np.nd
     return np.sqrt(np.mean(np.square(d), axis=-1))
 
 
+def opd_rmse_from_zernikes_um(dz_um: np.ndarray, basis: np.ndarray, pupil: np.ndarray,
+                              remove_piston: bool = True) -> np.ndarray:
+    """:func:`opd_rmse_um` of OPD differences that are Zernike sums, from their coefficients.
+
+    ``dz_um`` (N, K) coefficient differences on the Zernike ``basis`` (K, P, P): the RMS over the
+    open pupil is sqrt(dz^T (G - g g^T) dz), G the basis' Gram matrix over the open samples and
+    g its means (the piston removed), which equals the sum over the pupil samples without
+    forming the (N, P, P) maps.
+    """
+    inside = np.asarray(pupil) > 0
+    if not inside.any():
+        raise ValueError("pupil has no open samples")
+    b = np.asarray(basis, np.float64)[:, inside]                     # (K, n_open)
+    G = b @ b.T / b.shape[1]
+    if remove_piston:
+        g = b.mean(axis=1)
+        G = G - np.outer(g, g)
+    dz = np.asarray(dz_um, np.float64)
+    return np.sqrt(np.maximum(np.einsum("nk,kl,nl->n", dz, G, dz), 0.0))
+
+
 def psf_errors(model_poly: np.ndarray, truth_poly: np.ndarray, model_sr: np.ndarray | None = None,
                truth_sr: np.ndarray | None = None, model_mono: np.ndarray | None = None,
                truth_mono: np.ndarray | None = None) -> dict:
     """All PSF metrics of one model on one test set.
 
-    Returns {'rel_rmse_pct', 'rel_rmse_std_pct', 'per_star' (r_i)} plus, when
+    Returns {'rel_rmse_pct', 'rel_rmse_std_pct', 'rel_rmse_sem_pct' (the standard error of
+    the mean over stars), 'per_star' (r_i)} plus, when
     given, 'sr_rel_rmse_pct', 'sr_rel_rmse_std_pct', 'sr_per_star' and
     'mono_rel_rmse_pct' (per wavelength, mean over stars, %).
     """
     r = relative_rmse(model_poly, truth_poly)
     s = relative_rmse_summary(r)
-    out = {"rel_rmse_pct": s["mean_pct"], "rel_rmse_std_pct": s["std_pct"], "per_star": r}
+    out = {"rel_rmse_pct": s["mean_pct"], "rel_rmse_std_pct": s["std_pct"],
+           "rel_rmse_sem_pct": s["std_pct"] / np.sqrt(r.size), "per_star": r}
     if model_sr is not None and truth_sr is not None:
         r_sr = relative_rmse(model_sr, truth_sr)
         s = relative_rmse_summary(r_sr)

@@ -5,7 +5,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ..metrics.psf import opd_rmse_um, psf_errors
+from ..metrics.psf import opd_rmse_from_zernikes_um, opd_rmse_um, psf_errors
 from ..optics.stamps import polychromatic
 
 #: test-star arrays :func:`evaluate` uses (those present): truth stamps and Zernikes
@@ -26,7 +26,11 @@ def evaluate(model, test: Mapping[str, np.ndarray]) -> dict:
     sr = model.predict(pos, sed, kind="sr") if "sr" in test else None
     out = psf_errors(poly, test["noiseless"], sr, test.get("sr"), mono, test.get("mono"))
     if "zernikes_um" in test:
-        truth = np.einsum("nk,kij->nij", np.asarray(test["zernikes_um"])[:, :model.config.n_zernikes],
-                          model.basis)
-        out["opd_rmse_nm"] = float(1000.0 * opd_rmse_um(model.opd_um(pos), truth, model.pupil).mean())
+        truth_z = np.asarray(test["zernikes_um"])[:, :model.config.n_zernikes]
+        if model.config.data_driven:              # the model's OPD is not a Zernike sum: on the pupil grid
+            truth = np.einsum("nk,kij->nij", truth_z, model.basis)
+            rms = opd_rmse_um(model.opd_um(pos), truth, model.pupil)
+        else:                                     # the same number, from the coefficients
+            rms = opd_rmse_from_zernikes_um(model.zernikes_um(pos) - truth_z, model.basis, model.pupil)
+        out["opd_rmse_nm"] = float(1000.0 * rms.mean())
     return out

@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from ..params import require
 from .data import TrainingData
-from .preconditioner import gauss_newton_hessian
+from .preconditioner import gauss_newton_hessian, to_basis
 from .recipes import LBFGSRecipe
 
 OPTIONS = {"maxcor": 20, "ftol": 1e-15, "gtol": 1e-12}
@@ -41,8 +41,10 @@ def field_prior(model, T: np.ndarray, n_stars: int, n_pixels: int, prior_um: flo
 
 
 def fit_lbfgs(model, data: TrainingData, recipe: LBFGSRecipe, seed: int, fresh: bool, progress: bool,
-              callback=None) -> list[dict]:
-    """Fit ``model`` in place; returns the history (one dict per evaluation: phase, loss, seconds).
+              callback=None, preconditioner: np.ndarray | None = None) -> tuple[list[dict], np.ndarray | None]:
+    """Fit ``model`` in place; returns the history (one dict per evaluation: phase, loss,
+    seconds) and, with ``recipe.precond_reuse``, the plain-basis Gauss-Newton Hessian used
+    (to hand to the next fit as ``preconditioner``; else None).
 
     ``fresh``: the start is random (then ``recipe.warmup_passes`` plain passes come
     before the first preconditioner); ``seed`` draws the preconditioner's stars.
@@ -99,8 +101,13 @@ def fit_lbfgs(model, data: TrainingData, recipe: LBFGSRecipe, seed: int, fresh: 
             passes -= warm
         every = recipe.precond_every or passes
         while passes > 0:
-            H = scale * gauss_newton_hessian(model, state["C"], feats, data, recipe, seed) \
-                + 2.0 * np.kron(np.eye(nz), Qg)
+            if recipe.precond_reuse:
+                if preconditioner is None:           # estimated once, in the plain basis, then reused
+                    preconditioner = gauss_newton_hessian(model, state["C"] @ T.T, M, data, recipe, seed)
+                H_fit = to_basis(preconditioner, T, nz)
+            else:
+                H_fit = gauss_newton_hessian(model, state["C"], feats, data, recipe, seed)
+            H = scale * H_fit + 2.0 * np.kron(np.eye(nz), Qg)
             H[np.diag_indices_from(H)] += recipe.precond_damping * np.mean(np.diag(H))
             Lc = np.linalg.cholesky(H)
 
@@ -148,4 +155,4 @@ def fit_lbfgs(model, data: TrainingData, recipe: LBFGSRecipe, seed: int, fresh: 
     bar.close()
     if "C" in best:
         model.set_arrays(best["C"], best["mix"], best["maps"])
-    return history
+    return history, (preconditioner if recipe.precond_reuse else None)

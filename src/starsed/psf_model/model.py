@@ -224,6 +224,9 @@ class PSFModel:
 
         attrs = read_attrs(path)
         arrays = read_h5(path, "model")
-        return cls(Telescope(**attrs["telescope"]), PSFModelConfig(**attrs["config"]), C_hat=arrays["C_hat_um"],
+        config = dict(attrs["config"])
+        if "model" in config:                      # files of the flat layout named the kind 'model'
+            config["kind"] = config.pop("model")
+        return cls(Telescope(**attrs["telescope"]), PSFModelConfig(**config), C_hat=arrays["C_hat_um"],
                    dd_mixing=arrays.get("dd_mixing"), dd_maps_um=arrays.get("dd_maps_um"))
 

@@ -26,7 +26,9 @@ def gauss_newton_hessian(model, C_orth: np.ndarray, feats: np.ndarray, data: Tra
     Zernike Jacobian of star i (:meth:`TFOptics.zernike_jacobian`), q_i its
     position features; estimated on ``recipe.precond_stars`` stars drawn from
     ``seed`` with a model pupil of ``recipe.precond_pupil_samples`` (a
-    preconditioner need not be exact).
+    preconditioner need not be exact). Any basis of the position features works:
+    with the plain monomials (``feats`` = m, ``C_orth`` = C_hat) it is the plain
+    Hessian that :func:`to_basis` carries to another basis.
     """
     N = len(feats)
     rng = np.random.default_rng(seed)
@@ -42,3 +44,11 @@ def gauss_newton_hessian(model, C_orth: np.ndarray, feats: np.ndarray, data: Tra
     nz, nm = C_orth.shape
     H = np.einsum("i,ikl,ia,ib->kalb", c, G, q, q, optimize=True)
     return H.reshape(nz * nm, nz * nm)
+
+
+def to_basis(H_plain: np.ndarray, T: np.ndarray, n_zernikes: int) -> np.ndarray:
+    """The Hessian in the basis q = m T of a Hessian in the plain monomials m (vec order
+    [Zernike, monomial]): H_q[k a, l b] = sum_cd T[c a] H_m[k c, l d] T[d b]."""
+    nm = T.shape[0]
+    H = H_plain.reshape(n_zernikes, nm, n_zernikes, nm)
+    return np.einsum("ca,kcld,db->kalb", T, H, T, optimize=True).reshape(n_zernikes * nm, n_zernikes * nm)

@@ -29,6 +29,15 @@ class LBFGSRecipe(Section):
     deviation (um) on every Zernike coefficient over a regular field grid
     (weighted as one star's pixels), which keeps the degree-4 field from running
     away in corners without training stars.
+
+    ``precond_reuse``: the Gauss-Newton Hessian is estimated once, in the plain
+    monomial basis, and reused: for every later block of passes of the fit, and
+    by the next fit of a warm-started sequence (S(k) -> S(k+1), E_k -> E_(k+1)),
+    which receives it from :func:`starsed.psf_model.fit`'s report (a
+    preconditioner need not be exact: it changes the path, not the minimum).
+    ``zero_even_start``: a random start has its centrosymmetric (even radial
+    order) Zernike field set to zero, so the plain warm-up passes pick the sign
+    that images alone leave ambiguous (the twin ambiguity) instead of a random draw.
     """
 
     SECTION = "psf_models.fast"
@@ -41,6 +50,21 @@ class LBFGSRecipe(Section):
     precond_every: int = param(0, check=non_negative, allowed="an integer >= 0 (0: once)")
     precond_damping: float = param(1e-4, check=non_negative, allowed="a number >= 0")
     field_prior_um: float = param(0.0, check=non_negative, allowed="a number >= 0, um (0: no prior)")
+    precond_reuse: bool = False
+    zero_even_start: bool = False
+
+
+@dataclass(frozen=True)
+class EvenReset(Section):
+    """Before the fit of the set of ``at`` stars (an S-set's training stars, or E added stars in
+    the PSF-impact chain), zero the warm start's centrosymmetric Zernike field and take
+    ``plain_passes`` plain L-BFGS passes, which pick the sign that images alone leave
+    ambiguous (:func:`starsed.psf_model.reset_even_part`)."""
+
+    SECTION = "psf_models.even_reset"
+
+    at: int = param(500, check=positive, allowed="a positive star count (one of the sets' counts)")
+    plain_passes: int = param(20, check=non_negative, allowed="an integer >= 0")
 
 
 @dataclass(frozen=True)
@@ -78,14 +102,16 @@ def _recipe_of(schedule, base, index: int, per_set: tuple[str, ...]):
 
 @dataclass(frozen=True)
 class LBFGSSchedule(LBFGSRecipe):
-    """:class:`LBFGSRecipe` with ``passes`` and ``dd_passes`` given per training set."""
+    """:class:`LBFGSRecipe` with ``passes``, ``dd_passes`` and ``precond_every`` given per training set."""
 
     passes: tuple[int, ...] = param((100, 80, 80, 60, 30, 12), check=all_non_negative,
                                     allowed="a list of integers >= 0, one per training set")
     dd_passes: tuple[int, ...] = param((20, 20, 20, 20, 20, 20), check=all_non_negative,
                                        allowed="a list of integers >= 0, one per training set")
+    precond_every: tuple[int, ...] = param((15, 15, 15, 15, 15, 15), check=all_non_negative,
+                                           allowed="a list of integers >= 0 (0: once), one per training set")
 
-    PER_SET = ("passes", "dd_passes")
+    PER_SET = ("passes", "dd_passes", "precond_every")
 
     def recipe(self, index: int) -> LBFGSRecipe:
         return _recipe_of(self, LBFGSRecipe, index, self.PER_SET)

@@ -19,10 +19,13 @@ INITS = ("random", "current")
 @dataclass
 class FitReport:
     """What a training run did: ``history`` (one entry per pass or epoch: phase, loss,
-    seconds since the start) and its wall time ``seconds``."""
+    seconds since the start), its wall time ``seconds`` and, for an L-BFGS recipe with
+    ``precond_reuse``, the plain-basis Gauss-Newton Hessian it used (``preconditioner``,
+    for the next fit of a warm-started sequence)."""
 
     history: list[dict]
     seconds: float
+    preconditioner: np.ndarray | None = None
 
     @property
     def passes(self) -> int:
@@ -33,37 +36,43 @@ class FitReport:
         return self.history[-1]["loss"] if self.history else None
 
 
-def random_start(model, seed: int) -> None:
+def random_start(model, seed: int, zero_even: bool = False) -> None:
     """The paper's initialisation: C_hat ~ U(-0.01, 0.01) um (and, with a data-driven part,
-    maps ~ U(-0.001, 0.001) um and mixing = identity), drawn from ``seed``."""
+    maps ~ U(-0.001, 0.001) um and mixing = identity), drawn from ``seed``; with
+    ``zero_even`` the centrosymmetric Zernike field then set to zero."""
     rng = np.random.default_rng(seed)
     model.C_hat = rng.uniform(-0.01, 0.01, model.C_hat.shape)
+    if zero_even:
+        model.C_hat[centrosymmetric_modes(len(model.C_hat))] = 0.0
     if model.config.data_driven:
         model.dd_maps_um = rng.uniform(-0.001, 0.001, model.dd_maps_um.shape)
         model.dd_mixing = np.eye(model.config.dd_features)
 
 
 def fit(model, data: TrainingData, recipe: LBFGSRecipe | AdamRecipe, seed: int = 0, init: str = "random",
-        progress: bool = True, callback=None) -> FitReport:
+        progress: bool = True, callback=None, preconditioner: np.ndarray | None = None) -> FitReport:
     """Train ``model`` in place on ``data`` with ``recipe``.
 
     ``init``: 'random' (:func:`random_start` from ``seed``) or 'current' (a warm
     start from the model's present arrays). ``seed`` also draws the
     preconditioner's stars (L-BFGS) or orders the mini-batches (Adam).
     ``callback(entry, C_hat_um)``, if given, is called after every pass or epoch.
+    ``preconditioner``: a plain-basis Gauss-Newton Hessian from an earlier fit's report, reused
+    by an L-BFGS recipe with ``precond_reuse``.
     """
     require(init in INITS, "init", init, f"one of {list(INITS)}")
     require(isinstance(recipe, (LBFGSRecipe, AdamRecipe)), "recipe", type(recipe).__name__,
             "an LBFGSRecipe or an AdamRecipe")
+    lbfgs = isinstance(recipe, LBFGSRecipe)
     if init == "random":
-        random_start(model, seed)
+        random_start(model, seed, zero_even=lbfgs and recipe.zero_even_start)
     t0 = time.perf_counter()
-    if isinstance(recipe, LBFGSRecipe):
-        history = fit_lbfgs(model, data, recipe, seed, fresh=init == "random", progress=progress,
-                            callback=callback)
+    if lbfgs:
+        history, precond = fit_lbfgs(model, data, recipe, seed, fresh=init == "random", progress=progress,
+                                     callback=callback, preconditioner=preconditioner)
     else:
-        history = fit_adam(model, data, recipe, seed, progress, callback)
-    return FitReport(history, time.perf_counter() - t0)
+        history, precond = fit_adam(model, data, recipe, seed, progress, callback), None
+    return FitReport(history, time.perf_counter() - t0, precond)
 
 
 def reset_even_part(model, data: TrainingData, recipe, plain_passes: int, seed: int = 0,

@@ -43,7 +43,9 @@ class ClassifyParams(Section):
     stars; ``n_train`` / ``n_test``: stars per realisation; ``psf_models``: the
     models of the ``psf_models`` stage to classify with (each must exist);
     ``stacked``: PSFs ('gt' or lower-cased model names) of the stacked SVM;
-    ``snr_edges``: bins of the accuracy-vs-SNR figure; one section per method.
+    ``snr_edges``: bins of the accuracy-vs-SNR figure; one section per method; ``workers``:
+    processes that train the (realisation, method) fits, each single-threaded, so the
+    results do not depend on it.
     """
 
     SECTION = "classify"
@@ -65,6 +67,7 @@ class ClassifyParams(Section):
     cnn: CNNConfig = field(default_factory=CNNConfig)
     svm: SVMConfig = field(default_factory=SVMConfig)
     likelihood: LikelihoodConfig = field(default_factory=LikelihoodConfig)
+    workers: int = param(2, check=positive, allowed="an integer >= 1 (processes; the results do not depend on it)")
 
     def check(self, where: str) -> None:
         psfs = self.psf_names
@@ -175,6 +178,55 @@ def _scores(labels, pred, proba) -> dict:
     return {k: float(v) for k, v in out.items()}
 
 
+#: rough cost of one fit, for ordering the tasks longest first (seconds on one core)
+TASK_COST = {"cnn_mlp": 40.0, "pca_mlp": 25.0, "svm_psf": 8.0, "svm_like": 9.0, "likelihood": 0.5, "bayes": 0.5}
+
+
+def _task_cost(task) -> float:
+    key = task[1]
+    return next((v for k, v in TASK_COST.items() if key.startswith(k)), 1.0)
+
+
+def classify_once(task) -> dict:
+    """One (realisation, method) of E2 and E3, in a worker process (:mod:`starsed.parallel`):
+    fit on the realisation's training stars, predict its test stars and the second exposure."""
+    from ..parallel import shared
+
+    r, key = task
+    d = shared()
+    pool, stats, c = d["pool"], d["stats"], d["c"]
+    tr, te = d["splits"][r]
+    clf = make_classifier(key, c, d["sed_weights"], seed=int(c.seed) + r)
+    aux = method_aux(key, stats, pool["sigma"])
+    t0 = timer()
+    clf.fit(pool["noisy"][tr], pool["labels"][tr], **_take(aux, tr))
+    t1 = timer()
+    aux_te = _take(aux, te)
+    proba = clf.predict_proba(pool["noisy"][te], **aux_te)
+    pred = clf.predict(pool["noisy"][te], **aux_te)
+    t2 = timer()
+    out = {"scores": _scores(pool["labels"][te], pred, proba) | {"fit_seconds": t1 - t0, "predict_seconds": t2 - t1},
+           "pred": {"pred": pred, "proba": proba, "pred_w1": within_one_decision(proba)}}
+    if hasattr(clf, "epochs_run"):  # Keras methods: epochs until early stopping
+        out["scores"]["epochs"] = float(clf.epochs_run)
+    second = d["second"]
+    if second is not None and key in d["gen_keys"]:
+        aux2 = {}
+        if aux:  # PSF-aware: the second exposure's true PSF
+            aux2["stats"] = d["second_stats"]["gt"]
+            if "sigma" in aux:
+                aux2["sigma"] = second["sigma"]
+        t3 = timer()
+        p2 = clf.predict_proba(second["noisy"], **aux2)
+        y2 = clf.predict(second["noisy"], **aux2)
+        out["gen_scores"] = _scores(second["labels"], y2, p2) | {"fit_seconds": 0.0,
+                                                                  "predict_seconds": timer() - t3}
+        out["gen_pred"] = {"pred": y2, "proba": p2, "pred_w1": within_one_decision(p2)}
+    if key == "pca_mlp" and r == len(d["splits"]) - 1:
+        out["pca"] = clf.pca                       # the last realisation's PCA, for its figure
+    return out
+
+
 def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, second: dict | None = None,
                        second_stats: dict | None = None, progress: bool = True) -> dict:
     """Experiments E2 (realisations) and E3 (generalisation).
@@ -187,12 +239,16 @@ def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, 
     exposure's true PSF; likelihood_s* are left out there: with the true PSF they
     equal likelihood_gt).
 
+    Every (realisation, method) is one task of :func:`classify_once`, run by
+    ``c.workers`` single-threaded processes: the results do not depend on ``workers``.
+
     Returns ``keys``, ``splits`` (train/test indices per realisation), ``runs``
     {key: [scores per realisation]}, ``generalisation_runs``, ``predictions``
     {key: {'pred', 'proba', 'pred_w1'} arrays (R, n_test[, 13])},
-    ``second_predictions`` likewise, ``last_models`` {pca_mlp, cnn_mlp: fitted on
-    the last realisation}.
+    ``second_predictions`` likewise, and ``pca`` (the PCA of the last realisation).
     """
+    from ..parallel import longest_first, run_tasks
+
     psf_names = list(stats)
     require("gt" in stats, "stats", psf_names, "a dict with at least 'gt' (the true PSF)")
     require(second is None or (second_stats is not None and "gt" in second_stats), "second_stats",
@@ -200,53 +256,26 @@ def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, 
     keys = method_keys(psf_names, [m.lower() for m in c.stacked])
     n_total = len(pool["labels"])
     splits = realisation_splits(n_total, c.n_train, c.n_test, c.realisations, c.seed)
-    runs = {k: [] for k in keys}
-    gen_keys = [k for k in keys if not (k.startswith("likelihood_") and k != "likelihood_gt")]
-    gen_runs = {k: [] for k in gen_keys} if second is not None else {}
-    preds = {k: {"pred": [], "proba": [], "pred_w1": []} for k in keys}
-    preds2 = {k: {"pred": [], "proba": [], "pred_w1": []} for k in gen_keys} if second is not None else {}
-    last = {}
-    bar = tqdm(total=len(splits) * len(keys), desc="train classifiers", unit="fit", disable=not progress)
-    for r, (tr, te) in enumerate(splits):
-        for key in keys:
-            bar.set_postfix_str(f"realisation {r}: {key}")
-            clf = make_classifier(key, c, sed_weights, seed=int(c.seed) + r)
-            aux = method_aux(key, stats, pool["sigma"])
-            t0 = timer()
-            clf.fit(pool["noisy"][tr], pool["labels"][tr], **_take(aux, tr))
-            t1 = timer()
-            aux_te = _take(aux, te)
-            proba = clf.predict_proba(pool["noisy"][te], **aux_te)
-            pred = clf.predict(pool["noisy"][te], **aux_te)
-            t2 = timer()
-            s = _scores(pool["labels"][te], pred, proba)
-            s.update(fit_seconds=t1 - t0, predict_seconds=t2 - t1)
-            if hasattr(clf, "epochs_run"):  # Keras methods: epochs until early stopping
-                s["epochs"] = float(clf.epochs_run)
-            runs[key].append(s)
-            for name, v in (("pred", pred), ("proba", proba), ("pred_w1", within_one_decision(proba))):
-                preds[key][name].append(v)
-            if key in gen_runs:
-                aux2 = {}
-                if aux:  # PSF-aware: the second exposure's true PSF
-                    aux2["stats"] = second_stats["gt"]
-                    if "sigma" in aux:
-                        aux2["sigma"] = second["sigma"]
-                t3 = timer()
-                p2 = clf.predict_proba(second["noisy"], **aux2)
-                y2 = clf.predict(second["noisy"], **aux2)
-                g = _scores(second["labels"], y2, p2)
-                g.update(fit_seconds=0.0, predict_seconds=timer() - t3)  # prediction only
-                gen_runs[key].append(g)
-                for name, v in (("pred", y2), ("proba", p2), ("pred_w1", within_one_decision(p2))):
-                    preds2[key][name].append(v)
-            if key in ("pca_mlp", "cnn_mlp"):
-                last[key] = clf
-            bar.update(1)
-    bar.close()
-    stack = lambda d: {k: {n: np.stack(v) for n, v in m.items()} for k, m in d.items()}  # noqa: E731
+    gen_keys = [k for k in keys if not (k.startswith("likelihood_") and k != "likelihood_gt")] if second else []
+    tasks = [(r, key) for r in range(len(splits)) for key in keys]
+    shared = {"pool": {k: pool[k] for k in ("noisy", "labels", "sigma")}, "stats": stats, "c": c,
+              "sed_weights": sed_weights, "splits": splits, "second": second, "second_stats": second_stats,
+              "gen_keys": gen_keys}
+    ordered = longest_first(tasks, _task_cost)
+    results = dict(zip(ordered, run_tasks(classify_once, ordered, c.workers, shared, desc="train classifiers",
+                                          progress=progress)))
+    runs = {k: [results[(r, k)]["scores"] for r in range(len(splits))] for k in keys}
+    gen_runs = {k: [results[(r, k)]["gen_scores"] for r in range(len(splits))] for k in gen_keys}
+    stack = lambda name, ks: {k: {n: np.stack([results[(r, k)][name][n] for r in range(len(splits))])  # noqa: E731
+                                  for n in ("pred", "proba", "pred_w1")} for k in ks}
+    pca = results.get((len(splits) - 1, "pca_mlp"), {}).get("pca")
     return {"keys": keys, "splits": splits, "runs": runs, "generalisation_runs": gen_runs,
-            "predictions": stack(preds), "second_predictions": stack(preds2), "last_models": last}
+            "predictions": stack("pred", keys), "second_predictions": stack("gen_pred", gen_keys), "pca": pca}
+
+
+def cnn_architecture(c: ClassifyParams):
+    """The CNN's Keras model as configured (untrained: its figure draws the layers)."""
+    return CNNClassifier(c.cnn).build()
 
 
 def summarise_runs(runs: dict) -> dict:
@@ -305,23 +334,23 @@ def psf_model_stats(path, pool: dict, progress: bool = False) -> tuple[PSFStats,
 
 
 def run(cfg, main_path=paths.MAIN, second_path=paths.SECOND, seds_path=paths.SEDS,
-        models_dir=paths.PSF_MODELS_DIR, metrics_path=paths.metrics_file("classification"),
-        progress: bool = True) -> dict:
+        models_dir=paths.PSF_MODELS_DIR, root=".", progress: bool = True) -> dict:
     """E2 and E3 for every method, on the true PSF and the PSF models ``classify.psf_models``.
 
     ``cfg``: the checked :data:`SECTIONS` (:func:`starsed.params.load_sections`). Every
     constraint is checked before any PSF statistics or fit (a named PSF model that is
-    missing is an error). Writes ``metrics_path`` (:func:`stage_metrics` plus
-    ``psf_models_dir`` and the provenance) unless None.
+    missing is an error). Writes, under ``root``, ``metrics/classification.json``
+    (:func:`stage_metrics`), its headline (accuracy of the main methods) and its record
+    (seconds per method, provenance: :func:`stage_record`).
 
     Returns :func:`run_classification`'s dict plus ``summary`` / ``generalisation``
     (:func:`summarise_runs`), ``psf_errors`` {'s1': mean relative pixel RMSE in % on the
     main test stars}, ``psf_seconds`` {name: s to evaluate the model on the pool},
-    ``missing_models`` (always empty: a missing model is an error), ``labels``/``snr`` of
+    ``labels``/``snr`` of
     the pool, ``second_labels``/``second_snr``, ``similarity_gt`` (pool features, for
     figure 5), ``sed_weights``, ``n_pool``, ``example_stars`` and ``metrics``.
     """
-    from ..io import h5_rows, provenance, read_h5, write_json
+    from ..io import h5_rows, provenance, read_h5, write_results
 
     c = cfg.classify
     files = require_models(c.psf_models, cfg.psf_models, "classify.psf_models", models_dir)
@@ -340,47 +369,61 @@ def run(cfg, main_path=paths.MAIN, second_path=paths.SECOND, seds_path=paths.SED
         psf_seconds[name.lower()] = timer() - t0
     out = run_classification(pool, stats, sed_weights, c, second, second_stats, progress)
     out.update(summary=summarise_runs(out["runs"]), generalisation=summarise_runs(out["generalisation_runs"]),
-               psf_errors=psf_errors, psf_seconds=psf_seconds, missing_models=[],
+               psf_errors=psf_errors, psf_seconds=psf_seconds,
                labels=pool["labels"], snr=pool["snr"], second_labels=second["labels"],
                second_snr=second["snr"], similarity_gt=stats["gt"].similarity(), sed_weights=sed_weights,
                n_pool=len(pool["labels"]), example_stars=pool["noisy"][pool["is_test"]][:4])
     metrics = stage_metrics(out)
-    metrics["psf_models_dir"] = str(models_dir)
-    metrics["provenance"] = provenance(cfg, seed=c.seed, inputs={
+    record = stage_record(out)
+    record["provenance"] = provenance(cfg, seed=c.seed, inputs={
         "main": str(main_path), "second": str(second_path), "seds": str(seds_path)})
-    if metrics_path is not None:
-        write_json(metrics_path, metrics)
+    write_results("classification", root, metrics=metrics, record=record, headline=stage_headline(metrics))
     out["metrics"] = metrics
     return out
 
 
 def stage_metrics(result) -> dict:
-    """``metrics/classification.json``: per method the E2 means/stds and seconds, the
-    ``generalisation`` block (E3), PSF-model errors and the Bayes-limit gaps."""
+    """``metrics/classification.json``: per method the E2 means/stds, the ``generalisation``
+    block (E3), PSF-model errors and the Bayes-limit gaps (no timings: :func:`stage_record`)."""
     keep = ("accuracy_mean", "accuracy_std", "within_one_mean", "within_one_std", "f1_mean", "f1_std",
             "top2_mean", "top2_std", "ece_mean", "within_one_opt_mean", "within_one_opt_std",
-            "seconds", "fit_seconds", "realisations", "epochs_mean")
+            "realisations", "epochs_mean")
     out = {k: {f: v[f] for f in keep if f in v} for k, v in result["summary"].items()}
     out["generalisation"] = {k: {f: v[f] for f in keep if f in v} for k, v in result["generalisation"].items()}
     out["psf_model_error_pct"] = result["psf_errors"]
-    out["psf_model_seconds"] = result["psf_seconds"]
-    out["psf_models_missing"] = result["missing_models"]
     out["bayes_gap"] = {r["method"]: {"accuracy": r["accuracy_gap"], "within_one": r["within_one_gap"]}
                         for r in bayes_gap_rows(result["summary"])}
-    out["total_seconds"] = float(sum(v.get("seconds", 0.0) for v in result["summary"].values())
-                                 * max(1, len(result["splits"])) + sum(result["psf_seconds"].values()))
     return out
 
 
+def stage_record(result) -> dict:
+    """``records/classification.json``: mean seconds per realisation (fit + predict, and fit
+    alone) per method, the seconds to evaluate each PSF model on the pool, their total."""
+    seconds = {k: {f: v[f] for f in ("seconds", "fit_seconds") if f in v} for k, v in result["summary"].items()}
+    total = float(sum(v.get("seconds", 0.0) for v in result["summary"].values()) * max(1, len(result["splits"]))
+                  + sum(result["psf_seconds"].values()))
+    return {"per_realisation": seconds, "psf_model_seconds": result["psf_seconds"], "total_seconds": total}
+
+
+#: methods of the headline (``dvc metrics show``): accuracy of the baselines, the paper's method
+#: with the largest model and the true PSF, and the Bayes limit
+HEADLINE = ("pca_mlp", "cnn_mlp", "svm_psf_s6", "svm_psf_gt", "bayes_gt")
+
+
+def stage_headline(metrics: dict) -> dict:
+    """Accuracy (mean over realisations) of the :data:`HEADLINE` methods present."""
+    return {k: metrics[k]["accuracy_mean"] for k in HEADLINE if k in metrics}
+
+
 # --------------------------------------------------------------------------- tables and figure data
-LABELS = {"pca_mlp": "PCA+MLP", "cnn_mlp": "CNN+MLP", "bayes_gt": "Bayes limit (true PSF, known sigma, unit flux)"}
+LABELS = {"pca_mlp": "PCA+MLP", "cnn_mlp": "CNN+MLP", "bayes_gt": "Bayes limit"}
 
 
 def method_label(key: str) -> str:
     """Human-readable method name: 'svm_psf_s3' -> 'SVM+PSF S3'."""
     if key in LABELS:
         return LABELS[key]
-    for prefix, name in (("svm_psf_", "SVM+PSF"), ("likelihood_", "likelihood"), ("svm_like_", "SVM+PSF+likelihood")):
+    for prefix, name in (("svm_psf_", "SVM+PSF"), ("likelihood_", "likelihood"), ("svm_like_", "stacked SVM")):
         if key.startswith(prefix):
             return f"{name} {key[len(prefix):].upper()}"
     return key
@@ -418,17 +461,15 @@ def classification_rows(summary: dict, published: dict | None = None) -> list[di
             "top2": s.get("top2_mean"), "within_one_opt": s.get("within_one_opt_mean"),
             "paper_f1": p.get("f1"),
             "paper_accuracy": _pm(p, "accuracy"), "paper_within_one": _pm(p, "within_one"),
-            "seconds": s.get("seconds"),
         })
     return rows
 
 
 CLASSIFICATION_COLUMNS = [("method", "method"), ("f1", "F1"), ("accuracy", "accuracy"),
                           ("within_one", "within-one"), ("top2", "top-2"),
-                          ("within_one_opt", "within-one (w1 decision)"), ("paper_f1", "paper F1"),
-                          ("paper_accuracy", "paper accuracy"), ("paper_within_one", "paper within-one"),
-                          ("seconds", "time per realisation [s]")]
-CLASSIFICATION_FORMATS = {"f1": ".3f", "top2": ".3f", "within_one_opt": ".3f", "paper_f1": ".3f", "seconds": ".1f"}
+                          ("within_one_opt", "w1 decision"), ("paper_f1", "paper F1"),
+                          ("paper_accuracy", "paper accuracy"), ("paper_within_one", "paper within-one")]
+CLASSIFICATION_FORMATS = {"f1": ".3f", "top2": ".3f", "within_one_opt": ".3f", "paper_f1": ".3f"}
 
 
 def bayes_gap_rows(summary: dict) -> list[dict]:

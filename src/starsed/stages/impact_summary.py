@@ -21,7 +21,7 @@ def collect(metrics_dir=paths.METRICS_DIR) -> dict:
     from ..io import read_json
 
     metrics_dir = Path(metrics_dir)
-    runs = [read_json(p) for p in sorted((metrics_dir / "psf_impact").glob("*.json"))]
+    runs = [read_json(p) for p in sorted((metrics_dir / "psf_impact").glob("base*/*.json"))]
     if not runs:
         raise FileNotFoundError(f"no PSF-impact results in {metrics_dir / 'psf_impact'}; "
                                 f"make them with `dvc repro psf_impact`")
@@ -33,26 +33,43 @@ def collect(metrics_dir=paths.METRICS_DIR) -> dict:
     summary["reference_true"] = {"n_train": largest["n_train"], "rel_rmse_pct": largest["rel_rmse_pct"]}
     summary["reference_2000_true"] = largest["rel_rmse_pct"]
     summary["labelling_accuracy"] = read_json(metrics_dir / "predict_seds.json")
-    summary["total_train_seconds"] = sum(v["train_seconds"] for r in runs for v in r["errors"].values())
     return summary
 
 
-def run(cfg, metrics_dir=paths.METRICS_DIR) -> dict:
-    """Write and return ``metrics/psf_impact.json``."""
-    from ..io import write_json
+def headline(summary: dict) -> dict:
+    """The PSF error after the largest E of the first base set, per SED variant present."""
+    base = min((k for k in summary if k.startswith("base")), key=lambda k: int(k[4:]))
+    out = {}
+    for variant in ("predicted", "oracle", "ignorant"):
+        errs = summary[base].get(variant)
+        if errs:
+            last = max(errs, key=int)
+            out[f"{base}_{variant}_{last}"] = errs[last]["rel_rmse_pct_mean"]
+    return out
 
-    summary = collect(metrics_dir)
-    write_json(Path(metrics_dir) / "psf_impact.json", summary)
+
+def run(cfg, root=".") -> dict:
+    """Write and return ``metrics/psf_impact.json`` (and the headline) under ``root``."""
+    from ..io import write_results
+
+    summary = collect(Path(root) / paths.METRICS_DIR)
+    write_results("psf_impact", root, metrics=summary, headline=headline(summary))
     return summary
 
 
 def table_rows(summary: dict, bases) -> list[dict]:
-    """Rows of the PSF-impact table: base, variant, then the error at each E (E = 0: base alone)."""
+    """Rows of the PSF-impact table: base, variant, then the error at each E (E = 0: base alone),
+    'mean ± std over seeds' to the precision of the spread (the mean alone for one seed)."""
+    from ..report.precision import format_pm
+
+    def cell(point):
+        std = point["rel_rmse_pct_std"]
+        return format_pm(point["rel_rmse_pct_mean"], std) if std > 0 else f"{point['rel_rmse_pct_mean']:.3f}"
+
     rows = []
     for b in bases:
         for variant, errs in sorted(summary[f"base{b}"].items()):
-            rows.append({"base": b, "variant": variant,
-                         **{f"+{e}": errs[e]["rel_rmse_pct_mean"] for e in sorted(errs, key=int)}})
+            rows.append({"base": b, "variant": variant, **{f"+{e}": cell(errs[e]) for e in sorted(errs, key=int)}})
     return rows
 
 

@@ -6,6 +6,8 @@ test stars; the models are saved as plain HDF5 arrays.
 """
 from __future__ import annotations
 
+import sys
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal, Mapping
@@ -16,9 +18,9 @@ from .. import paths
 from ..params import ConfigError, Section, param, positive, require
 from ..physics.field import FieldSpec
 from ..physics.telescope import Telescope
-from ..psf_model import PSFModel, PSFModelConfig, evaluate, fit
+from ..psf_model import PSFModel, PSFModelConfig, evaluate, fit, reset_even_part
 from ..psf_model.evaluate import TEST_KEYS
-from ..psf_model.recipes import AdamSchedule, LBFGSSchedule, check_per_set
+from ..psf_model.recipes import AdamSchedule, EvenReset, LBFGSSchedule, check_per_set
 
 
 @dataclass(frozen=True)
@@ -29,7 +31,9 @@ class PSFModelsParams(Section):
     pool stars); ``n_test``: test stars the errors use; ``recipe``: 'fast'
     (:class:`LBFGSSchedule` ``fast``) or 'paper' (:class:`AdamSchedule`
     ``paper``); ``warm_start`` (fast recipe): S(k+1) starts from S(k)'s fit;
-    ``seed``: set k's random start and preconditioner draws use seed + k.
+    ``even_reset`` (fast recipe, warm start): at that set, the even part of the warm
+    start is reset (:class:`~starsed.psf_model.recipes.EvenReset`); ``seed``: set k's
+    random start and preconditioner draws use seed + k.
     """
 
     SECTION = "psf_models"
@@ -44,12 +48,20 @@ class PSFModelsParams(Section):
     warm_start: bool = True
     model: PSFModelConfig = field(default_factory=PSFModelConfig)
     fast: LBFGSSchedule = field(default_factory=LBFGSSchedule)
+    even_reset: EvenReset | None = None
     paper: AdamSchedule = field(default_factory=AdamSchedule)
 
     def check(self, where: str) -> None:
         n = len(self.training_sets)
         check_per_set(self.fast, n, f"{where}.fast")
         check_per_set(self.paper, n, f"{where}.paper")
+        r = self.even_reset
+        if r is not None:
+            require(r.at in self.training_sets[1:], f"{where}.even_reset.at", r.at,
+                    f"null or a warm-started set's star count, one of {list(self.training_sets[1:])}")
+            available = self.fast.passes[self.training_sets.index(r.at)]
+            require(r.plain_passes <= available, f"{where}.even_reset.plain_passes", r.plain_passes,
+                    f"0..{available} (the passes of that set)")
 
     @property
     def names(self) -> list[str]:
@@ -100,20 +112,26 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
             f"at most the {n_pool} stars of the pool")
     warm = s.warm_start and s.recipe == "fast"
     schedule = s.schedule()
-    results, models, prev, cumulative = {}, {}, None, 0.0
+    results, models, prev, cumulative, precond = {}, {}, None, 0.0, None
     for i, (name, n) in enumerate(zip(s.names, s.training_sets)):
         model = PSFModel(telescope, config)
         if warm and prev is not None:
             model.set_arrays(**prev.arrays())
         data = model.prepare(train["positions"][:n], train["noisy"][:n], train["sed_weights"][:n])
-        report = fit(model, data, schedule.recipe(i), seed=s.seed + i,
-                     init="current" if (warm and prev is not None) else "random", progress=progress)
+        recipe, t0 = schedule.recipe(i), time.perf_counter()
+        if warm and prev is not None and s.even_reset is not None and n == s.even_reset.at:
+            recipe = reset_even_part(model, data, recipe, s.even_reset.plain_passes, s.seed + i, progress)
+        report = fit(model, data, recipe, seed=s.seed + i,
+                     init="current" if (warm and prev is not None) else "random", progress=progress,
+                     preconditioner=precond if warm else None)
+        report.seconds = time.perf_counter() - t0          # the reset's passes included
+        precond = report.preconditioner
         cumulative = (cumulative if warm else 0.0) + report.seconds
         err = evaluate(model, test)
         results[name] = {
             "n_train": n,
             "rel_rmse_pct": err["rel_rmse_pct"], "rel_rmse_std_pct": err["rel_rmse_std_pct"],
-            "sr_rel_rmse_pct": err.get("sr_rel_rmse_pct"), "sr_rel_rmse_std_pct": err.get("sr_rel_rmse_std_pct"),
+            "rel_rmse_sem_pct": err["rel_rmse_sem_pct"], "sr_rel_rmse_pct": err.get("sr_rel_rmse_pct"), "sr_rel_rmse_std_pct": err.get("sr_rel_rmse_std_pct"),
             "mono_rel_rmse_pct": err.get("mono_rel_rmse_pct"), "opd_rmse_nm": err.get("opd_rmse_nm"),
             "train_seconds": report.seconds, "cumulative_seconds": cumulative,
             "passes": report.passes, "final_loss": report.final_loss,
@@ -125,25 +143,27 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
         prev = model
         if progress:
             print(f"{name}: n={n} err={err['rel_rmse_pct']:.3f}% sr={err.get('sr_rel_rmse_pct', float('nan')):.3f}% "
-                  f"train={report.seconds:.1f}s", flush=True)
+                  f"train={report.seconds:.1f}s", file=sys.stderr, flush=True)
     return results, models
 
 
 TRAIN_KEYS = ("positions", "sed_weights", "noisy")
-METRIC_KEYS = ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct", "sr_rel_rmse_std_pct",
-               "mono_rel_rmse_pct", "opd_rmse_nm", "train_seconds", "cumulative_seconds", "passes",
-               "final_loss", "warm_start_from", "recipe")
+#: per model: results (metrics/psf_models.json) and timings (records/psf_models.json)
+METRIC_KEYS = ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "rel_rmse_sem_pct", "sr_rel_rmse_pct", "sr_rel_rmse_std_pct",
+               "mono_rel_rmse_pct", "opd_rmse_nm", "passes", "final_loss", "warm_start_from", "recipe")
+RECORD_KEYS = ("train_seconds", "cumulative_seconds")
 
 
 def run(cfg, simulate_path: str | Path = paths.MAIN, models_dir: str | Path = paths.PSF_MODELS_DIR,
-        metrics_path: str | Path | None = paths.metrics_file("psf_models"), progress: bool = True) -> dict:
+        root=".", progress: bool = True) -> dict:
     """Train S1..S6 on the pool, evaluate on the test stars, save the models.
 
     Writes ``<models_dir>/S<k>.h5`` (one model each, with provenance),
-    ``<models_dir>/test_errors.h5`` (per-star errors) and the metrics
-    ({name: {n_train, rel_rmse_pct, ...}}, plus 'total_train_seconds'), which it returns.
+    ``<models_dir>/test_errors.h5`` (per-star errors), the metrics ({name: {n_train,
+    rel_rmse_pct, ...}}, returned), the headline (error per model) and the record
+    (train seconds) under ``root``.
     """
-    from ..io import h5_rows, provenance, read_h5, write_h5, write_json
+    from ..io import h5_rows, provenance, read_h5, write_h5, write_results
 
     s = cfg.psf_models
     n_test = h5_rows(simulate_path, "test")
@@ -160,30 +180,35 @@ def run(cfg, simulate_path: str | Path = paths.MAIN, models_dir: str | Path = pa
              {name: {"rel_rmse": r["per_star"], "sr_rel_rmse": r["sr_per_star"]} for name, r in results.items()},
              {"provenance": prov})
     metrics = {name: {k: r[k] for k in METRIC_KEYS} for name, r in results.items()}
-    metrics["total_train_seconds"] = float(sum(r["train_seconds"] for r in results.values()))
-    if metrics_path is not None:
-        write_json(metrics_path, metrics)
+    record = {name: {k: r[k] for k in RECORD_KEYS} for name, r in results.items()}
+    record["total_train_seconds"] = float(sum(r["train_seconds"] for r in results.values()))
+    write_results("psf_models", root, metrics=metrics, record=record,
+                  headline={name: r["rel_rmse_pct"] for name, r in results.items()})
     return metrics
 
 
 def result_rows(results: Mapping[str, Mapping]) -> list[dict]:
-    """Rows for the PSF-model table: ours beside the paper's error at the same star count."""
+    """Rows for the PSF-model table: ours (mean over the test stars, to the precision of its
+    standard error; the spread over stars; the super-resolved error; the wavefront error)
+    beside the paper's pixel error at the same star count."""
+    from ..report.precision import rounded
     from ..report.published import PSF_ERROR
 
     rows = []
     for name, r in results.items():
         paper = PSF_ERROR.get(r["n_train"], (None, None))
-        rows.append({"model": name, "n_train": r["n_train"], "rel_rmse_pct": r["rel_rmse_pct"],
-                     "rel_rmse_std_pct": r["rel_rmse_std_pct"], "sr_rel_rmse_pct": r["sr_rel_rmse_pct"],
-                     "paper_rel_rmse_pct": paper[0], "train_seconds": r["train_seconds"]})
+        sem = r["rel_rmse_sem_pct"]
+        rows.append({"model": name, "n_train": r["n_train"], "rel_rmse_pct": rounded(r["rel_rmse_pct"], sem),
+                     "rel_rmse_std_pct": rounded(r["rel_rmse_std_pct"], sem),
+                     "sr_rel_rmse_pct": rounded(r["sr_rel_rmse_pct"], sem) if r.get("sr_rel_rmse_pct") else None,
+                     "opd_rmse_nm": r.get("opd_rmse_nm"), "paper_rel_rmse_pct": paper[0]})
     return rows
 
 
 TABLE_COLUMNS = [("model", "model"), ("n_train", "training stars"), ("rel_rmse_pct", "pixel error [%]"),
-                 ("rel_rmse_std_pct", "std [%]"), ("sr_rel_rmse_pct", "SR error [%]"),
-                 ("paper_rel_rmse_pct", "paper [%]"), ("train_seconds", "train [s]")]
-TABLE_FORMATS = {"rel_rmse_pct": ".3f", "rel_rmse_std_pct": ".3f", "sr_rel_rmse_pct": ".3f",
-                 "paper_rel_rmse_pct": ".3f", "train_seconds": ".0f"}
+                 ("rel_rmse_std_pct", "std over stars [%]"), ("sr_rel_rmse_pct", "super-resolved [%]"),
+                 ("opd_rmse_nm", "wavefront [nm]"), ("paper_rel_rmse_pct", "paper, pixel [%]")]
+TABLE_FORMATS = {"opd_rmse_nm": ".1f", "paper_rel_rmse_pct": ".3f"}
 
 
 def model_files(s: PSFModelsParams, models_dir: str | Path = paths.PSF_MODELS_DIR) -> dict[str, Path]:
