@@ -97,7 +97,9 @@ CASES = [  # (path, value, what the message must also say)
     ("psf_models.training_sets", [50, 100, 200, 500, 1000, 20000], "12000 stars of the pool"),
     ("psf_models.model.pupil_samples", 96, "divisor of telescope.pupil_samples"),
     ("psf_models.fast.precond_pupil_samples", 48, "divisor of telescope.pupil_samples"),
-    ("psf_impact.even_reset.added", 75, "one of psf_impact.added"),
+    ("psf_impact.even_reset.at", 75, "one of psf_impact.added"),
+    ("psf_models.even_reset.at", 50, "a warm-started set's star count"),
+    ("psf_models.even_reset.plain_passes", 61, "0..60"),
     ("psf_impact.even_reset.plain_passes", 41, "0..40"),
     ("psf_impact.added", [50, 100, 200, 500, 1000, 3000], "2000 labelled extra stars"),
     ("telescope.obscurations", "hubble", "'euclid', 'none'"),
@@ -124,5 +126,5 @@ def test_a_stage_checks_its_inputs_before_reading_the_stars(tmp_path, params):
         fh.create_dataset("test/labels", data=np.zeros(100, int))
     cfg = load_sections(psf_models.SECTIONS)
     with pytest.raises(ConfigError, match=r"psf_models.n_test = 1000 .* at most the 100 test stars"):
-        psf_models.run(cfg, main, tmp_path / "models", metrics_path=None, progress=False)
-    assert not (tmp_path / "models").exists()
+        psf_models.run(cfg, main, tmp_path / "models", root=tmp_path, progress=False)
+    assert not (tmp_path / "models").exists() and not (tmp_path / "metrics").exists()

@@ -44,7 +44,11 @@ def synthetic_seds():
 
 
 def axis_texts(fig) -> list[str]:
-    return [t for ax in fig.get_axes() for t in (ax.get_xlabel(), ax.get_ylabel())]
+    """Axis labels of every axes (colour bars included) and the (sub)figures' shared labels."""
+    texts = [t for ax in fig.get_axes() for t in (ax.get_xlabel(), ax.get_ylabel())]
+    for f in [fig] + list(fig.subfigs) + [g for s in fig.subfigs for g in s.subfigs]:
+        texts += [f.get_supxlabel(), f.get_supylabel()]
+    return texts
 
 
 def assert_labelled(fig, *needles):
@@ -73,14 +77,14 @@ def figures():
     from starsed.physics.field import wfe_rms_um, zernike_coefficients
     wfe_nm = 1000 * wfe_rms_um(zernike_coefficients(C, positions, 4))
     makers = {
-        "wavefront": lambda: ps.fig_wavefront_and_star(opd, pupil, star, noisy, snr=50),
-        "mono": lambda: ps.fig_monochromatic(mono_stack(), WL_NM),
-        "seds": lambda: ps.fig_seds(wl1, s1, CLASSES, EDGES_NM, w),
-        "degeneracy": lambda: ps.fig_degeneracy(noisy, noisy[::-1, ::-1], w[12], w[0],
+        "wavefront": lambda: ps.wavefront_star(opd, pupil, star, noisy, snr=50),
+        "mono": lambda: ps.monochromatic(mono_stack(), WL_NM),
+        "seds": lambda: ps.seds(wl1, s1, CLASSES, EDGES_NM, w),
+        "degeneracy": lambda: ps.degeneracy(noisy, noisy[::-1, ::-1], w[12], w[0],
                                                 mono_stack(0.8), mono_stack(1.2), "M5V", "O5V",
                                                 WL_NM, EDGES_NM),
-        "wfe_grid": lambda: ps.fig_wfe_field(positions, wfe_nm, C_um=C, n_grid=20),
-        "wfe_scatter": lambda: ps.fig_wfe_field(positions, wfe_nm),
+        "wfe_grid": lambda: ps.wfe_field(positions, wfe_nm, C_um=C, n_grid=20),
+        "wfe_scatter": lambda: ps.wfe_field(positions, wfe_nm),
     }
     return makers
 
@@ -96,7 +100,8 @@ def test_wavefront_and_star(figures):
 
 def test_monochromatic(figures):
     fig = figures["mono"]()
-    assert_labelled(fig, "x [arcsec]", "y [arcsec]", "flux fraction per pixel")
+    assert_labelled(fig, "flux fraction per pixel")
+    assert fig.get_supxlabel() == "x [arcsec]" and fig.get_supylabel() == "y [arcsec]"
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == [f"{w:.1f} nm" for w in WL_NM]
     norms = {id(ax.get_images()[0].norm) for ax in fig.axes if ax.get_images()}
@@ -105,7 +110,7 @@ def test_monochromatic(figures):
 
 def test_seds(figures):
     fig = figures["seds"]()
-    assert_labelled(fig, "wavelength [nm]", "[nm$^{-1}$]")
+    assert_labelled(fig, "wavelength [nm]", "[nm⁻¹]")
     ax = fig.axes[0]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == CLASSES
     for line in ax.get_lines()[-len(CLASSES):]:                # unit integral per nm
@@ -114,7 +119,8 @@ def test_seds(figures):
 
 def test_degeneracy(figures):
     fig = figures["degeneracy"]()
-    assert_labelled(fig, "wavelength [nm]", "x [arcsec]", "y [arcsec]", "flux fraction per bin")
+    assert_labelled(fig, "wavelength [nm]", "x [arcsec]", "y [arcsec]", "flux fraction per bin",
+                    "[% of the flux per pixel]")
     titles = " ".join(ax.get_title() for ax in fig.get_axes())
     assert "M5V" in titles and "O5V" in titles and "878.1 nm" in titles
 
@@ -127,14 +133,14 @@ def test_wfe_field(figures, key):
 
 def test_wfe_field_needs_input():
     with pytest.raises(ValueError):
-        ps.fig_wfe_field()
+        ps.wfe_field()
 
 
 def test_save_is_byte_stable(figures, tmp_path):
     for key in ("wavefront", "wfe_grid"):      # images, masks, asinh and plain colour bars
         first = save(figures[key](), key, tmp_path / "a")
         second = save(figures[key](), key, tmp_path / "b")
-        assert [p.suffix for p in first] == [".pdf", ".png"]
+        assert [p.suffix for p in first] == [".pdf", ".png"] == [p.suffix for p in first.paths]
         for p, q in zip(first, second):
             assert p.stat().st_size > 1000
             assert p.read_bytes() == q.read_bytes(), p.name

@@ -107,7 +107,7 @@ def test_stage_refuses_a_missing_base_model_before_any_work(tmp_path, monkeypatc
     (tmp_path / "S1.h5").write_bytes(b"")                 # base 50's model is there, base 100's (S2) is not
     cfg = Sections("default", {"psf_models": PSFModelsParams(), "predict_seds": PredictSEDsParams()})
     kw = dict(main_path=tmp_path / "main.h5", seds_path=tmp_path / "seds.h5", models_dir=tmp_path,
-              out_dir=tmp_path / "out", metrics_path=tmp_path / "predict_seds.json", progress=False)
+              out_dir=tmp_path / "out", root=tmp_path, progress=False)
     msg = _message(lambda: predict_seds.run(cfg, **kw))
     assert "S2" in msg and "predict_seds.bases" in msg and str(tmp_path / "S2.h5") in msg
-    assert not (tmp_path / "out").exists() and not (tmp_path / "predict_seds.json").exists()
+    assert not (tmp_path / "out").exists() and not (tmp_path / "metrics").exists()

@@ -58,19 +58,29 @@ def test_paper_text_has_no_hand_typed_numbers():
 
 
 def test_plot_tables_follow_the_metrics(tmp_path):
-    """dvc plots' curve data is derived from the metrics files, row for row."""
+    """dvc plots' curve data is derived from the metrics files, row for row, one series per curve,
+    and the paper's values sit at the paper's own x (its models' PSF errors), not at ours."""
     m = tmp_path / "metrics"
     m.mkdir()
     (m / "psf_models.json").write_text(json.dumps(
-        {"S1": {"n_train": 50, "rel_rmse_pct": 2.0}, "S2": {"n_train": 100, "rel_rmse_pct": 1.5},
-         "total_train_seconds": 3.0}))
+        {"S1": {"n_train": 50, "rel_rmse_pct": 2.0, "sr_rel_rmse_pct": 2.5},
+         "S2": {"n_train": 100, "rel_rmse_pct": 1.5, "sr_rel_rmse_pct": 1.9}}))
+    (m / "classification.json").write_text(json.dumps(
+        {"svm_psf_s1": {"accuracy_mean": 0.44}, "svm_psf_s2": {"accuracy_mean": 0.49}}))
     (m / "psf_impact.json").write_text(json.dumps(
         {"base50": {"oracle": {"0": {"rel_rmse_pct_mean": 2.0}, "50": {"rel_rmse_pct_mean": 1.2}},
                     "ignorant": {"0": {"rel_rmse_pct_mean": 2.0}, "50": {"rel_rmse_pct_mean": 1.4}}},
          "reference_true": 0.5}))
     paths = write_plot_tables(m, tmp_path / "plots")
-    assert sorted(p.name for p in paths) == ["psf_error_vs_stars.csv", "psf_impact_base50.csv"]
+    assert sorted(p.name for p in paths) == ["accuracy_vs_psf_error.csv", "psf_error_vs_stars.csv",
+                                             "psf_impact_base50.csv"]
     psf = (tmp_path / "plots" / "psf_error_vs_stars.csv").read_text().splitlines()
-    assert psf == ["n_train,model,ours_pct,paper_pct", "50,S1,2.0,2.382", "100,S2,1.5,1.698"]
+    assert psf[:5] == ["n_train,error_pct,series", "50,2.0,\"ours, pixel\"", "100,1.5,\"ours, pixel\"",
+                       "50,2.5,\"ours, super-resolved\"", "100,1.9,\"ours, super-resolved\""]
+    assert "50,2.382,\"paper, pixel\"" in psf
+    acc = (tmp_path / "plots" / "accuracy_vs_psf_error.csv").read_text().splitlines()
+    assert "2.0,0.44,SVM+PSF (ours)" in acc and "2.382,0.41,SVM+PSF (paper)" in acc
+    assert not any(line.startswith("2.0,") and "paper" in line for line in acc)
     impact = (tmp_path / "plots" / "psf_impact_base50.csv").read_text().splitlines()
-    assert impact == ["added,oracle,ignorant", "0,2.0,2.0", "50,1.2,1.4"]
+    assert impact[:3] == ["added,error_pct,series", "50,1.2,oracle: true SEDs", "50,1.4,ignorant: mean SED"]
+    assert "2000,0.775,paper: predicted SEDs" in impact

@@ -162,5 +162,20 @@ def write_text(path: str | os.PathLike, text: str) -> Path:
     return path
 
 
+def write_results(name: str, root: str | os.PathLike = ".", metrics: Any = None, headline: Any = None,
+                  record: Any = None) -> None:
+    """A stage's result files under ``root``: ``metrics/<name>.json`` (its results),
+    ``metrics/headline/<name>.json`` (the few numbers of ``dvc metrics show``) and
+    ``records/<name>.json`` (what ran: timings and provenance, which change from run to
+    run and which no later stage reads). Those given as None are not written."""
+    from . import paths
+
+    root = Path(root)
+    for rel, obj in ((paths.metrics_file(name), metrics), (paths.headline_file(name), headline),
+                     (paths.record_file(name), record)):
+        if obj is not None:
+            write_json(root / rel, obj)
+
+
 def read_json(path: str | os.PathLike) -> Any:
     return json.loads(Path(path).read_text())

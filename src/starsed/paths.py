@@ -11,6 +11,8 @@ PSF_MODELS_DIR = "models/psf"
 PSF_TEST_ERRORS = f"{PSF_MODELS_DIR}/test_errors.h5"
 PREDICT_SEDS_DIR = "data/predict_seds"
 METRICS_DIR = "metrics"
+HEADLINE_DIR = f"{METRICS_DIR}/headline"
+RECORDS_DIR = "records"
 FIGURES_DIR = "figures"
 TABLES_DIR = "tables"
 
@@ -28,3 +30,14 @@ def predict_seds_file(base: int) -> str:
 def metrics_file(name: str) -> str:
     """``metrics/<name>.json`` (``name`` may hold a folder: 'psf_impact/base50_oracle')."""
     return f"{METRICS_DIR}/{name}.json"
+
+
+def headline_file(stage: str) -> str:
+    """``metrics/headline/<stage>.json``: the few numbers of ``dvc metrics show``."""
+    return f"{HEADLINE_DIR}/{stage}.json"
+
+
+def record_file(name: str) -> str:
+    """``records/<name>.json``: what ran (timings, provenance), kept apart from the results so that a
+    rerun with identical results changes no result file and reruns nothing downstream."""
+    return f"{RECORDS_DIR}/{name}.json"

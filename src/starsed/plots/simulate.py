@@ -1,19 +1,20 @@
 """Figures of the simulated data (paper Figs. 1-4) and the wavefront-error map.
 
-One function per figure, each returning a :class:`matplotlib.figure.Figure`;
-write it with :func:`starsed.plots.save`. Inputs are plain arrays with units in
-their names (``opd_um``, ``wavelengths_nm``, positions in field units 0..1000).
+One function per figure, named like its saved file (:func:`wavefront_star`,
+:func:`monochromatic`, :func:`seds`, :func:`degeneracy`, :func:`wfe_field`), each
+returning a :class:`matplotlib.figure.Figure` drawn at print size; write it with
+:func:`starsed.plots.save`. Inputs are plain arrays with units in their names
+(``opd_um``, ``wavelengths_nm``, positions in field units 0..1000).
 
 Conventions: stamps are drawn with ``origin='lower'`` (x along columns, y along
 rows, as in the simulator and the pupil), on axes in arcsec from the stamp
-centre; widths fit a two-column paper (3.5 in one column, 7.2 in full width).
+centre; widths are :data:`starsed.plots.COLUMN_WIDTH` or :data:`~starsed.plots.TEXT_WIDTH`.
 
 :func:`find_degenerate_pair` (the pair shown in Fig. 4) is pure array logic and
 is kept at the top of this module.
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Sequence
 
 import numpy as np
@@ -21,27 +22,23 @@ import matplotlib.pyplot as plt
 from matplotlib import colors
 from matplotlib.ticker import MaxNLocator
 
-from . import OKABE_ITO, class_colours
+from . import (COLUMN_WIDTH, DIVERGING_CMAP, OKABE_ITO, SMALL_FONT_SIZE, TEXT_WIDTH, class_colours,
+               figure_function, new_figure, pow10_colorbar, pow10_label)
 from ..physics.field import monomial_powers, wfe_rms_um, zernike_coefficients
 
 __all__ = [
     "pair_distances", "find_degenerate_pair",
-    "fig_wavefront_and_star", "fig_monochromatic", "fig_seds", "fig_degeneracy", "fig_wfe_field",
+    "wavefront_star", "monochromatic", "seds", "degeneracy", "wfe_field",
 ]
 
-#: figure widths, inches (A&A: 88 mm single column, 180 mm full width)
-WIDTH_SINGLE = 3.5
-WIDTH_DOUBLE = 7.2
 #: colour range of the wavefront maps, um (docs/reference.md, Figures and tables: figure 1)
 OPD_RANGE_UM = 0.2
 #: the log stretch of monochromatic PSFs shows this many decades below the peak
 LOG_DECADES = 4.0
 #: linear part of the asinh stretch of stamps, as a fraction of the peak
 ASINH_WIDTH = 5e-3
-
-_STYLE = {"font.size": 8, "axes.titlesize": 8, "axes.labelsize": 8, "legend.fontsize": 6.5,
-          "xtick.labelsize": 7, "ytick.labelsize": 7, "figure.titlesize": 9}
-_TICK_SIZE = 7
+#: colour map of stamps (flux)
+STAMP_CMAP = "magma"
 
 
 # --------------------------------------------------------------------------- pure helpers
@@ -130,18 +127,6 @@ def _wavelength_label(nm: float) -> str:
 
 # --------------------------------------------------------------------------- styling helpers
 
-@contextmanager
-def _style():
-    with plt.rc_context(_STYLE):
-        yield
-
-
-def _tidy(fig) -> None:
-    """Tick-label sizes fixed on every axes (ticks are created lazily, at draw time)."""
-    for ax in fig.get_axes():
-        ax.tick_params(labelsize=_TICK_SIZE)
-
-
 def _star_norm(images: Sequence[np.ndarray]) -> colors.Normalize:
     """Shared asinh stretch for stamps (linear near 0, logarithmic in the wings; allows
     the negative pixels of noisy stamps)."""
@@ -151,13 +136,6 @@ def _star_norm(images: Sequence[np.ndarray]) -> colors.Normalize:
     if vmax <= 0:
         raise ValueError("stamps must have a positive maximum")
     return colors.AsinhNorm(linear_width=ASINH_WIDTH * vmax, vmin=vmin, vmax=vmax)
-
-
-def _pow10_label(v: float) -> str:
-    if v == 0:
-        return "0"
-    p = int(round(np.log10(abs(v))))
-    return f"$-10^{{{p}}}$" if v < 0 else f"$10^{{{p}}}$"
 
 
 def _asinh_colorbar(fig_or_sub, mappable, ax, label: str, **kw):
@@ -170,7 +148,7 @@ def _asinh_colorbar(fig_or_sub, mappable, ax, label: str, **kw):
                                      int(np.floor(np.log10(norm.vmax))) + 1)]
     neg = [-v for v in pos if -v >= norm.vmin]
     ticks = sorted(neg + [0.0] + pos)
-    cb.set_ticks(ticks, labels=[_pow10_label(t) for t in ticks])
+    cb.set_ticks(ticks, labels=[pow10_label(t) for t in ticks])       # 10⁻³: no mathtext script
     cb.ax.minorticks_off()
     return cb
 
@@ -182,7 +160,7 @@ def _log_norm(images: Sequence[np.ndarray], decades: float = LOG_DECADES) -> col
     return colors.LogNorm(vmin=vmax * 10.0 ** (-decades), vmax=vmax, clip=True)
 
 
-def _show_stamp(ax, image, norm, pixel_arcsec, cmap="magma"):
+def _show_stamp(ax, image, norm, pixel_arcsec, cmap=STAMP_CMAP):
     image = np.asarray(image)
     return ax.imshow(image, origin="lower", cmap=cmap, norm=norm, interpolation="nearest",
                      extent=_stamp_extent(image.shape[-1], pixel_arcsec))
@@ -199,6 +177,17 @@ def _label_stamp_axes(ax, x=True, y=True):
         ax.tick_params(labelleft=False)
 
 
+def _stamp_ticks(ax, image, pixel_arcsec):
+    """Ticks at whole (or half) arcsec, 3 to 5 per axis, so small stamps stay uncluttered."""
+    half = 0.5 * np.asarray(image).shape[-1] * pixel_arcsec
+    step = next(s for s in (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0) if half / s <= 2.5)
+    t = np.arange(-np.floor(half / step), np.floor(half / step) + 1) * step + 0.0
+    ax.set_xticks(t)
+    ax.set_yticks(t)
+    ax.xaxis.set_major_formatter("{x:g}")
+    ax.yaxis.set_major_formatter("{x:g}")
+
+
 def _extend(data_min: float, data_max: float, vmin: float, vmax: float) -> str:
     lo, hi = data_min < vmin, data_max > vmax
     return {(False, False): "neither", (True, False): "min", (False, True): "max",
@@ -207,12 +196,13 @@ def _extend(data_min: float, data_max: float, vmin: float, vmax: float) -> str:
 
 # --------------------------------------------------------------------------- Fig. 1
 
-def fig_wavefront_and_star(opd_um: np.ndarray, pupil: np.ndarray, noiseless: np.ndarray,
-                           noisy: np.ndarray, pixel_arcsec: float = 0.101,
-                           diameter_m: float = 1.2, snr: float | None = None,
-                           opd_range_um: float = OPD_RANGE_UM):
-    """Fig. 1: wavefront (OPD, um, colour range +-``opd_range_um``, masked outside the
-    pupil), the noiseless star and the noisy star (shared asinh stretch).
+@figure_function
+def wavefront_star(opd_um: np.ndarray, pupil: np.ndarray, noiseless: np.ndarray,
+                   noisy: np.ndarray, pixel_arcsec: float = 0.101,
+                   diameter_m: float = 1.2, snr: float | None = None,
+                   opd_range_um: float = OPD_RANGE_UM):
+    """Fig. 1 (full width): wavefront (OPD, um, colour range +-``opd_range_um``, masked
+    outside the pupil), the noiseless star and the noisy star (shared asinh stretch).
 
     ``opd_um`` and ``pupil`` (P, P) on the pupil grid (x along columns, y along
     rows, spanning the ``diameter_m`` aperture); ``noiseless``, ``noisy`` (n, n)
@@ -225,36 +215,44 @@ def fig_wavefront_and_star(opd_um: np.ndarray, pupil: np.ndarray, noiseless: np.
     masked = np.ma.masked_where(pupil <= 0, opd)
     inside = opd[pupil > 0]
     half = 0.5 * diameter_m * opd.shape[0] / (opd.shape[0] - 1)   # sample-edge extent
-    with _style():
-        fig, axs = plt.subplots(1, 3, figsize=(WIDTH_DOUBLE, 2.45), layout="constrained")
-        cmap = plt.get_cmap("RdBu_r").with_extremes(bad="white")
-        im = axs[0].imshow(masked, origin="lower", cmap=cmap, vmin=-opd_range_um,
-                           vmax=opd_range_um, interpolation="nearest",
-                           extent=(-half, half, -half, half))
-        axs[0].set_xlabel("pupil x [m]")
-        axs[0].set_ylabel("pupil y [m]")
-        rms_nm = 1000.0 * float(np.sqrt(np.mean(inside ** 2))) if inside.size else 0.0
-        axs[0].set_title(f"Wavefront (RMS {rms_nm:.0f} nm)")
-        ext = _extend(inside.min(), inside.max(), -opd_range_um, opd_range_um) if inside.size else "neither"
-        fig.colorbar(im, ax=axs[0], label="OPD [µm]", shrink=0.9, extend=ext)
+    fig = new_figure(TEXT_WIDTH, 2.15)
+    axs = fig.subplots(1, 3)
+    cmap = plt.get_cmap(DIVERGING_CMAP).with_extremes(bad="white")
+    im = axs[0].imshow(masked, origin="lower", cmap=cmap, vmin=-opd_range_um,
+                       vmax=opd_range_um, interpolation="nearest",
+                       extent=(-half, half, -half, half))
+    pt = np.arange(-np.floor(half / 0.5), np.floor(half / 0.5) + 1) * 0.5 + 0.0
+    axs[0].set_xticks(pt)
+    axs[0].set_yticks(pt)
+    axs[0].xaxis.set_major_formatter("{x:g}")
+    axs[0].yaxis.set_major_formatter("{x:g}")
+    axs[0].set_xlabel("pupil x [m]")
+    axs[0].set_ylabel("pupil y [m]")
+    rms_nm = 1000.0 * float(np.sqrt(np.mean(inside ** 2))) if inside.size else 0.0
+    axs[0].set_title(f"Wavefront (RMS {rms_nm:.0f} nm)")
+    ext = _extend(inside.min(), inside.max(), -opd_range_um, opd_range_um) if inside.size else "neither"
+    cb = fig.colorbar(im, ax=axs[0], label="OPD [µm]", extend=ext)
+    cb.set_ticks(MaxNLocator(5, steps=[1, 2, 2.5, 5, 10]).tick_values(-opd_range_um, opd_range_um))
 
-        norm = _star_norm([noiseless, noisy])
-        _show_stamp(axs[1], noiseless, norm, pixel_arcsec)
-        axs[1].set_title("Noiseless star")
-        im2 = _show_stamp(axs[2], noisy, norm, pixel_arcsec)
-        axs[2].set_title("Noisy star" + (f" (SNR {snr:.0f})" if snr is not None else ""))
-        _label_stamp_axes(axs[1])
-        _label_stamp_axes(axs[2], y=False)
-        _asinh_colorbar(fig, im2, axs[1:], "flux fraction per pixel (asinh)", shrink=0.9)
-        _tidy(fig)
+    norm = _star_norm([noiseless, noisy])
+    _show_stamp(axs[1], noiseless, norm, pixel_arcsec)
+    axs[1].set_title("Noiseless star")
+    im2 = _show_stamp(axs[2], noisy, norm, pixel_arcsec)
+    axs[2].set_title("Noisy star" + (f" (SNR {snr:.0f})" if snr is not None else ""))
+    for ax in axs[1:]:
+        _stamp_ticks(ax, noisy, pixel_arcsec)
+    _label_stamp_axes(axs[1])
+    _label_stamp_axes(axs[2], y=False)
+    _asinh_colorbar(fig, im2, axs[1:], "flux fraction per pixel (asinh scale)")
     return fig
 
 
 # --------------------------------------------------------------------------- Fig. 2
 
-def fig_monochromatic(mono: np.ndarray, wavelengths_nm: np.ndarray, pixel_arcsec: float = 0.101,
-                      ncols: int = 4, decades: float = LOG_DECADES):
-    """Fig. 2: the monochromatic PSFs (L, n, n) of one star, one panel per
+@figure_function
+def monochromatic(mono: np.ndarray, wavelengths_nm: np.ndarray, pixel_arcsec: float = 0.101,
+                  ncols: int = 4, decades: float = LOG_DECADES):
+    """Fig. 2 (full width): the monochromatic PSFs (L, n, n) of one star, one panel per
     wavelength (nm), on a shared logarithmic colour scale of ``decades`` decades."""
     mono = np.asarray(mono)
     wl = np.asarray(wavelengths_nm, dtype=np.float64)
@@ -262,30 +260,32 @@ def fig_monochromatic(mono: np.ndarray, wavelengths_nm: np.ndarray, pixel_arcsec
         raise ValueError(f"mono must be (L, n, n) with L = {wl.size}, got {mono.shape}")
     nrows = -(-wl.size // ncols)
     norm = _log_norm(list(mono), decades)
-    with _style():
-        fig, axs = plt.subplots(nrows, ncols, figsize=(WIDTH_DOUBLE, 0.3 + 1.75 * nrows),
-                                layout="constrained", squeeze=False, sharex=True, sharey=True)
-        for k, ax in enumerate(axs.flat):
-            if k >= wl.size:
-                ax.set_visible(False)
-                continue
-            im = _show_stamp(ax, mono[k], norm, pixel_arcsec)
-            ax.set_title(_wavelength_label(wl[k]))
-            r, c = divmod(k, ncols)
-            _label_stamp_axes(ax, x=(r == nrows - 1) or (k + ncols >= wl.size), y=(c == 0))
-        fig.colorbar(im, ax=axs, label="flux fraction per pixel", shrink=0.9, extend="min")
-        _tidy(fig)
+    fig = new_figure(TEXT_WIDTH, 0.5 + 1.25 * nrows)
+    axs = fig.subplots(nrows, ncols, squeeze=False, sharex=True, sharey=True)
+    for k, ax in enumerate(axs.flat):
+        if k >= wl.size:
+            ax.set_visible(False)
+            continue
+        im = _show_stamp(ax, mono[k], norm, pixel_arcsec)
+        _stamp_ticks(ax, mono[k], pixel_arcsec)
+        ax.set_title(_wavelength_label(wl[k]))
+        r, c = divmod(k, ncols)
+        ax.tick_params(labelbottom=(r == nrows - 1) or (k + ncols >= wl.size), labelleft=(c == 0))
+    fig.supxlabel("x [arcsec]")
+    fig.supylabel("y [arcsec]")
+    pow10_colorbar(fig.colorbar(im, ax=axs, label="flux fraction per pixel (log scale)", extend="min"))
     return fig
 
 
 # --------------------------------------------------------------------------- Fig. 3
 
-def fig_seds(wavelength_nm: np.ndarray, seds_1nm: np.ndarray, classes: Sequence[str],
-             bin_edges_nm: np.ndarray | None = None, weights: np.ndarray | None = None):
-    """Fig. 3: the SEDs (K, M) sampled at ``wavelength_nm`` (M,), each normalised
-    to unit integral over the band (flux per nm), coloured hot -> cool with
+@figure_function
+def seds(wavelength_nm: np.ndarray, seds_1nm: np.ndarray, classes: Sequence[str],
+         bin_edges_nm: np.ndarray | None = None, weights: np.ndarray | None = None):
+    """Fig. 3 (one column): the SEDs (K, M) sampled at ``wavelength_nm`` (M,), each
+    normalised to unit integral over the band (flux per nm), coloured hot -> cool with
     :func:`class_colours`; ``bin_edges_nm`` as faint vertical lines; ``weights``
-    (K, n_bins), if given, drawn as the binned SEDs (per nm) in thin steps."""
+    (K, n_bins), if given, drawn as the binned SEDs (per nm) in thin dashed steps."""
     wl = np.asarray(wavelength_nm, dtype=np.float64)
     s = np.asarray(seds_1nm, dtype=np.float64)
     if s.ndim != 2 or s.shape[1] != wl.size or s.shape[0] != len(classes):
@@ -293,50 +293,50 @@ def fig_seds(wavelength_nm: np.ndarray, seds_1nm: np.ndarray, classes: Sequence[
     dl = np.gradient(wl) if wl.size > 1 else np.ones(1)
     s = s / np.sum(s * dl, axis=1, keepdims=True)
     cols = class_colours(len(classes))
-    with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_SINGLE, 2.6), layout="constrained")
-        if bin_edges_nm is not None:
-            for e in np.asarray(bin_edges_nm, dtype=np.float64):
-                ax.axvline(e, color="0.8", lw=0.6, zorder=0)
-        for k, name in enumerate(classes):
-            ax.plot(wl, s[k], color=cols[k], lw=1.0, label=name)
-        if weights is not None:
-            if bin_edges_nm is None:
-                raise ValueError("weights need bin_edges_nm")
-            e = np.asarray(bin_edges_nm, dtype=np.float64)
-            w = np.asarray(weights, dtype=np.float64)
-            if w.shape != (len(classes), e.size - 1):
-                raise ValueError(f"weights must be ({len(classes)}, {e.size - 1}), got {w.shape}")
-            dens = w / w.sum(axis=1, keepdims=True) / np.diff(e)[None, :]
-            for k in range(len(classes)):
-                ax.stairs(dens[k], e, color=cols[k], lw=0.6, ls="--", alpha=0.8, baseline=None)
-        ax.set_xlim(wl[0] - 0.5 * dl[0], wl[-1] + 0.5 * dl[-1])
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("wavelength [nm]")
-        ax.set_ylabel("normalised flux density [nm$^{-1}$]")
-        ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False,
-                  handlelength=1.2, labelspacing=0.25, borderaxespad=0.0)
-        _tidy(fig)
+    fig = new_figure(COLUMN_WIDTH, 2.55)
+    ax = fig.subplots()
+    if bin_edges_nm is not None:
+        for e in np.asarray(bin_edges_nm, dtype=np.float64):
+            ax.axvline(e, color="0.85", lw=0.5, zorder=0)
+    for k, name in enumerate(classes):
+        ax.plot(wl, s[k], color=cols[k], lw=1.0, label=name)
+    if weights is not None:
+        if bin_edges_nm is None:
+            raise ValueError("weights need bin_edges_nm")
+        e = np.asarray(bin_edges_nm, dtype=np.float64)
+        w = np.asarray(weights, dtype=np.float64)
+        if w.shape != (len(classes), e.size - 1):
+            raise ValueError(f"weights must be ({len(classes)}, {e.size - 1}), got {w.shape}")
+        dens = w / w.sum(axis=1, keepdims=True) / np.diff(e)[None, :]
+        for k in range(len(classes)):
+            ax.stairs(dens[k], e, color=cols[k], lw=0.6, ls="--", alpha=0.9, baseline=None)
+    ax.set_xlim(wl[0] - 0.5 * dl[0], wl[-1] + 0.5 * dl[-1])
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("wavelength [nm]")
+    ax.set_ylabel("normalised flux density [nm⁻¹]")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), handlelength=1.2, labelspacing=0.2,
+              borderaxespad=0.0, title="class")
     return fig
 
 
 # --------------------------------------------------------------------------- Fig. 4
 
-def fig_degeneracy(noisy_a: np.ndarray, noisy_b: np.ndarray, weights_a: np.ndarray,
-                   weights_b: np.ndarray, mono_a: np.ndarray, mono_b: np.ndarray,
-                   label_a: str, label_b: str, wavelengths_nm: np.ndarray,
-                   bin_edges_nm: np.ndarray | None = None, pixel_arcsec: float = 0.101,
-                   show: Sequence[int] | None = None, decades: float = LOG_DECADES):
-    """Fig. 4: two stars of different classes whose noisy images look alike.
+@figure_function
+def degeneracy(noisy_a: np.ndarray, noisy_b: np.ndarray, weights_a: np.ndarray,
+               weights_b: np.ndarray, mono_a: np.ndarray, mono_b: np.ndarray,
+               label_a: str, label_b: str, wavelengths_nm: np.ndarray,
+               bin_edges_nm: np.ndarray | None = None, pixel_arcsec: float = 0.101,
+               show: Sequence[int] | None = None, decades: float = LOG_DECADES):
+    """Fig. 4 (full width): two stars of different classes whose noisy images look alike.
 
-    Top: the two noisy stamps (shared asinh stretch) and their difference a - b;
-    middle: their binned SEDs ``weights`` (n_bins,) as steps over ``bin_edges_nm``
+    Top: the two noisy stamps (shared asinh stretch), their difference a - b and
+    their binned SEDs ``weights`` (n_bins,) as steps over ``bin_edges_nm``
     (default: halfway between ``wavelengths_nm``); bottom: their monochromatic
     PSFs ``mono`` (n_bins, n, n) at the wavelength indices ``show`` (default: four,
-    evenly spaced from the shortest to the longest), on a shared log scale. The
-    difference panel quotes the distance of :func:`pair_distances` (stamps scaled
-    to unit L2 norm). The redder SED is drawn in vermillion, the bluer in blue
-    (Okabe-Ito).
+    evenly spaced from the shortest to the longest), on a shared log scale, one row
+    per star. The difference panel quotes the distance of :func:`pair_distances`
+    (stamps scaled to unit L2 norm). The redder SED is drawn in vermillion, the
+    bluer in blue (Okabe-Ito), solid for a and dashed for b.
     """
     wl = np.asarray(wavelengths_nm, dtype=np.float64)
     wa, wb = (np.asarray(w, dtype=np.float64) for w in (weights_a, weights_b))
@@ -355,70 +355,74 @@ def fig_degeneracy(noisy_a: np.ndarray, noisy_b: np.ndarray, weights_a: np.ndarr
     a_redder = np.dot(wa, wl) / wa.sum() >= np.dot(wb, wl) / wb.sum()
     col_a, col_b = (red, blue) if a_redder else (blue, red)
 
-    with _style():
-        fig = plt.figure(figsize=(WIDTH_DOUBLE, 7.6), layout="constrained")
-        top, mid, bot = fig.subfigures(3, 1, height_ratios=[1.0, 0.8, 1.75], hspace=0.02)
+    fig = new_figure(TEXT_WIDTH, 4.45)
+    top, bot = fig.subfigures(2, 1, height_ratios=[2.1, 2.35], hspace=0.0)
+    left, right = bot.subfigures(1, 2, width_ratios=[1.0, 2.4], wspace=0.0)
 
-        # top: noisy stamps and their difference
-        axs = top.subplots(1, 3)
-        norm = _star_norm([noisy_a, noisy_b])
-        _show_stamp(axs[0], noisy_a, norm, pixel_arcsec)
-        im = _show_stamp(axs[1], noisy_b, norm, pixel_arcsec)
-        axs[0].set_title(f"{label_a}, noisy", color=col_a)
-        axs[1].set_title(f"{label_b}, noisy", color=col_b)
-        _asinh_colorbar(top, im, axs[:2], "flux fraction per pixel (asinh)", shrink=0.9)
-        diff = np.asarray(noisy_a, dtype=np.float64) - np.asarray(noisy_b, dtype=np.float64)
-        lim = float(np.max(np.abs(diff))) or 1.0
-        im = axs[2].imshow(diff, origin="lower", cmap="RdBu_r", vmin=-lim, vmax=lim,
-                           interpolation="nearest",
-                           extent=_stamp_extent(diff.shape[-1], pixel_arcsec))
-        axs[2].set_title(f"difference {label_a} $-$ {label_b}")
-        dist = float(pair_distances(np.asarray(noisy_a)[None], np.asarray(noisy_b)[None])[0, 0])
-        axs[2].text(0.03, 0.03, f"normalised L2 distance {dist:.3f}", transform=axs[2].transAxes,
-                    fontsize=6.5, ha="left", va="bottom",
-                    bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1.0})
-        top.colorbar(im, ax=axs[2], label="flux fraction per pixel", shrink=0.9)
-        _label_stamp_axes(axs[0])
-        _label_stamp_axes(axs[1], y=False)
-        _label_stamp_axes(axs[2], y=False)
+    # top: the noisy stamps and their difference
+    axs = top.subplots(1, 3)
+    norm = _star_norm([noisy_a, noisy_b])
+    _show_stamp(axs[0], noisy_a, norm, pixel_arcsec)
+    im = _show_stamp(axs[1], noisy_b, norm, pixel_arcsec)
+    axs[0].set_title(f"{label_a}, noisy", color=col_a)
+    axs[1].set_title(f"{label_b}, noisy", color=col_b)
+    _asinh_colorbar(top, im, axs[:2], "flux fraction per pixel\n(asinh scale)")
+    diff = 100.0 * (np.asarray(noisy_a, dtype=np.float64) - np.asarray(noisy_b, dtype=np.float64))
+    lim = float(np.max(np.abs(diff))) or 1.0
+    im = axs[2].imshow(diff, origin="lower", cmap=DIVERGING_CMAP, vmin=-lim, vmax=lim,
+                       interpolation="nearest",
+                       extent=_stamp_extent(diff.shape[-1], pixel_arcsec))
+    dist = float(pair_distances(np.asarray(noisy_a)[None], np.asarray(noisy_b)[None])[0, 0])
+    axs[2].set_title(f"Difference {label_a} − {label_b}")
+    axs[2].text(0.03, 0.97, f"normalised distance {dist:.3f}", transform=axs[2].transAxes,
+                fontsize=SMALL_FONT_SIZE, ha="left", va="top",
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 1.0})
+    top.colorbar(im, ax=axs[2], label="difference\n[% of the flux per pixel]")
+    for ax in axs:
+        _stamp_ticks(ax, noisy_a, pixel_arcsec)
+    _label_stamp_axes(axs[0])
+    _label_stamp_axes(axs[1], y=False)
+    _label_stamp_axes(axs[2], y=False)
 
-        # middle: binned SEDs
-        ax = mid.subplots(1, 1)
-        ax.stairs(wa / wa.sum(), edges, color=col_a, lw=1.5, label=label_a, baseline=None)
-        ax.stairs(wb / wb.sum(), edges, color=col_b, lw=1.5, ls="--", label=label_b, baseline=None)
-        for k in show:
-            ax.axvline(wl[k], color="0.6", lw=0.6, ls=":", zorder=0)
-        ax.set_xlim(edges[0], edges[-1])
-        ax.set_ylim(bottom=0)
-        ax.set_xlabel("wavelength [nm]")
-        ax.set_ylabel("flux fraction per bin")
-        ax.set_title("Binned SEDs (dotted: wavelengths shown below)")
-        ax.legend(frameon=False, loc="upper center", ncols=2)
+    # bottom left: the binned SEDs
+    ax = left.subplots()
+    ax.stairs(wa / wa.sum(), edges, color=col_a, lw=1.4, label=label_a, baseline=None)
+    ax.stairs(wb / wb.sum(), edges, color=col_b, lw=1.4, ls="--", label=label_b, baseline=None)
+    for k in show:
+        ax.axvline(wl[k], color="0.55", lw=0.6, ls=":", zorder=0)
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_ylim(0, 1.3 * max((wa / wa.sum()).max(), (wb / wb.sum()).max()))
+    ax.xaxis.set_major_locator(MaxNLocator(4))
+    ax.set_xlabel("wavelength [nm]")
+    ax.set_ylabel("flux fraction per bin")
+    ax.set_title("Binned SEDs")
+    ax.legend(loc="upper center", ncols=2)
 
-        # bottom: monochromatic PSFs
-        axs = bot.subplots(2, len(show), sharex=True, sharey=True, squeeze=False)
-        lnorm = _log_norm([m[k] for m in (mono_a, mono_b) for k in show], decades)
-        for r, (m, lab, col) in enumerate(((mono_a, label_a, col_a), (mono_b, label_b, col_b))):
-            for c, k in enumerate(show):
-                im = _show_stamp(axs[r, c], m[k], lnorm, pixel_arcsec)
-                axs[r, c].set_title(f"{lab}, {_wavelength_label(wl[k])}", color=col)
-                _label_stamp_axes(axs[r, c], x=(r == 1), y=(c == 0))
-        bot.colorbar(im, ax=axs, label="flux fraction per pixel (monochromatic)", shrink=0.9,
-                     extend="min")
-        _tidy(fig)
-        for sub in (top, mid, bot):
-            for a in sub.get_axes():
-                a.tick_params(labelsize=_TICK_SIZE)
+    # bottom right: monochromatic PSFs (dotted wavelengths on the left), one row per star
+    axs = right.subplots(2, len(show), sharex=True, sharey=True, squeeze=False)
+    lnorm = _log_norm([m[k] for m in (mono_a, mono_b) for k in show], decades)
+    for r, (m, lab, col) in enumerate(((mono_a, label_a, col_a), (mono_b, label_b, col_b))):
+        for c, k in enumerate(show):
+            im = _show_stamp(axs[r, c], m[k], lnorm, pixel_arcsec)
+            _stamp_ticks(axs[r, c], m[k], pixel_arcsec)
+            if r == 0:
+                axs[r, c].set_title(_wavelength_label(wl[k]))
+            axs[r, c].tick_params(labelbottom=(r == 1), labelleft=(c == 0))
+        axs[r, 0].set_ylabel(f"{lab}: y [arcsec]", color=col)
+    right.supxlabel("x [arcsec]")
+    pow10_colorbar(right.colorbar(im, ax=axs, label="monochromatic flux fraction\nper pixel (log scale)",
+                                  extend="min"))
     return fig
 
 
 # --------------------------------------------------------------------------- WFE map
 
-def fig_wfe_field(positions: np.ndarray | None = None, wfe_rms_nm: np.ndarray | None = None, *,
-                  C_um: np.ndarray | None = None, degree: int | None = None,
-                  size: float = 1000.0, n_grid: int = 50, show_positions: bool = True,
-                  cmap: str = "viridis"):
-    """Wavefront RMS error (nm) over the field.
+@figure_function
+def wfe_field(positions: np.ndarray | None = None, wfe_rms_nm: np.ndarray | None = None, *,
+              C_um: np.ndarray | None = None, degree: int | None = None,
+              size: float = 1000.0, n_grid: int = 50, show_positions: bool = True,
+              cmap: str = "viridis"):
+    """Wavefront RMS error (nm) over the field (one column).
 
     With ``C_um`` (n_zernikes, n_monomials), the field is evaluated with
     :func:`starsed.physics.field.zernike_coefficients` at the centres of an
@@ -436,40 +440,39 @@ def fig_wfe_field(positions: np.ndarray | None = None, wfe_rms_nm: np.ndarray | 
         raise ValueError(f"positions must be (N, 2), got {pos.shape}")
     if wfe is not None and (pos is None or wfe.shape != (len(pos),)):
         raise ValueError("wfe_rms_nm needs positions of the same length")
-    with _style():
-        fig, ax = plt.subplots(figsize=(WIDTH_SINGLE, 2.95), layout="constrained")
-        if C_um is not None:
-            C = np.asarray(C_um, dtype=np.float64)
-            deg = _degree_of(C.shape[1]) if degree is None else degree
-            c = (np.arange(n_grid) + 0.5) * size / n_grid
-            gx, gy = np.meshgrid(c, c)
-            grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
-            rms = 1000.0 * wfe_rms_um(zernike_coefficients(C, grid, deg, size)).reshape(n_grid, n_grid)
-            vmin, vmax = float(rms.min()), float(rms.max())
-            if wfe is not None:
-                vmin, vmax = min(vmin, wfe.min()), max(vmax, wfe.max())
-            norm = colors.Normalize(vmin, vmax)
-            im = ax.imshow(rms, origin="lower", cmap=cmap, norm=norm, interpolation="bilinear",
-                           extent=(0, size, 0, size))
-            title = f"Wavefront error (field mean {rms.mean():.1f} nm)"
+    fig = new_figure(COLUMN_WIDTH, 2.75)
+    ax = fig.subplots()
+    if C_um is not None:
+        C = np.asarray(C_um, dtype=np.float64)
+        deg = _degree_of(C.shape[1]) if degree is None else degree
+        c = (np.arange(n_grid) + 0.5) * size / n_grid
+        gx, gy = np.meshgrid(c, c)
+        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+        rms = 1000.0 * wfe_rms_um(zernike_coefficients(C, grid, deg, size)).reshape(n_grid, n_grid)
+        vmin, vmax = float(rms.min()), float(rms.max())
+        if wfe is not None:
+            vmin, vmax = min(vmin, wfe.min()), max(vmax, wfe.max())
+        norm = colors.Normalize(vmin, vmax)
+        im = ax.imshow(rms, origin="lower", cmap=cmap, norm=norm, interpolation="bilinear",
+                       extent=(0, size, 0, size))
+        title = f"Wavefront error (field mean {rms.mean():.1f} nm)"
+    else:
+        levels = MaxNLocator(12).tick_values(float(wfe.min()), float(wfe.max()))
+        norm = colors.Normalize(levels[0], levels[-1])
+        im = ax.tricontourf(pos[:, 0], pos[:, 1], wfe, levels=levels, cmap=cmap, norm=norm)
+        title = f"Wavefront error (star mean {wfe.mean():.1f} nm)"
+    if pos is not None and show_positions:
+        if wfe is not None and C_um is not None:
+            ax.scatter(pos[:, 0], pos[:, 1], c=wfe, cmap=cmap, norm=norm, s=8,
+                       edgecolors="white", linewidths=0.4)
         else:
-            levels = MaxNLocator(12).tick_values(float(wfe.min()), float(wfe.max()))
-            norm = colors.Normalize(levels[0], levels[-1])
-            im = ax.tricontourf(pos[:, 0], pos[:, 1], wfe, levels=levels, cmap=cmap, norm=norm)
-            title = f"Wavefront error (star mean {wfe.mean():.1f} nm)"
-        if pos is not None and show_positions:
-            if wfe is not None and C_um is not None:
-                ax.scatter(pos[:, 0], pos[:, 1], c=wfe, cmap=cmap, norm=norm, s=9,
-                           edgecolors="white", linewidths=0.4)
-            else:
-                ax.scatter(pos[:, 0], pos[:, 1], s=3, c="white", edgecolors="black",
-                           linewidths=0.3)
-        ax.set_xlim(0, size)
-        ax.set_ylim(0, size)
-        ax.set_aspect("equal")
-        ax.set_xlabel("field x [field units]")
-        ax.set_ylabel("field y [field units]")
-        ax.set_title(title)
-        fig.colorbar(im, ax=ax, label="WFE RMS [nm]", shrink=0.95)
-        _tidy(fig)
+            ax.scatter(pos[:, 0], pos[:, 1], s=3, c="white", edgecolors="black",
+                       linewidths=0.3)
+    ax.set_xlim(0, size)
+    ax.set_ylim(0, size)
+    ax.set_aspect("equal")
+    ax.set_xlabel("field x [field units]")
+    ax.set_ylabel("field y [field units]")
+    ax.set_title(title)
+    fig.colorbar(im, ax=ax, label="WFE RMS [nm]")
     return fig

@@ -76,10 +76,38 @@ def format_value(value) -> str:
     return text
 
 
+#: (suffix of a value, suffix of its uncertainty): a mean and its spread over seeds or
+#: realisations; a mean over test stars and its standard error
+UNCERTAINTIES = (("_mean", "_std"), ("rel_rmse_pct", "rel_rmse_sem_pct"))
+
+
+def with_precision(entries: dict[str, object]) -> dict[str, str]:
+    """Formatted values of the entries that have an uncertainty beside them
+    (:data:`UNCERTAINTIES`): the value (and its uncertainty) to the uncertainty's precision,
+    plus ``<key>_pm``, 'value $\\pm$ uncertainty'. A zero uncertainty (one seed) leaves the value as it is."""
+    from .precision import decimals_for
+
+    out = {}
+    for key, value in entries.items():
+        for suffix, unc_suffix in UNCERTAINTIES:
+            if not (isinstance(value, float) and key.endswith(suffix)):
+                continue
+            unc = entries.get(key[: len(key) - len(suffix)] + unc_suffix)
+            if not isinstance(unc, float) or not unc > 0:
+                continue
+            d = decimals_for(unc)
+            out[key] = f"{value:.{d}f}"
+            out[key + "_pm"] = f"{value:.{d}f}\\,$\\pm$\\,{unc:.{d}f}"
+            if unc_suffix == "_std":
+                out[key[: len(key) - len(suffix)] + unc_suffix] = f"{unc:.{d}f}"
+    return out
+
+
 def results_tex(metrics_dir: str | Path = "metrics", params: dict | None = None) -> str:
     """The macros file for every ``*.json`` under ``metrics_dir`` (key = file stem/...),
     the resolved parameters if given (``params/<section>/<name>``) and the published
-    numbers of :mod:`starsed.report.published` (``published/...``)."""
+    numbers of :mod:`starsed.report.published` (``published/...``). A value with an
+    uncertainty beside it is written to that uncertainty's precision (:func:`with_precision`)."""
     entries = {}
     for path in sorted(Path(metrics_dir).rglob("*.json")):
         stem = path.relative_to(metrics_dir).with_suffix("").as_posix()
@@ -89,9 +117,10 @@ def results_tex(metrics_dir: str | Path = "metrics", params: dict | None = None)
     from .published import as_dict
 
     entries.update(flatten(as_dict(), "published/"))
+    formatted = {k: format_value(v) for k, v in entries.items()} | with_precision(entries)
     lines = [PREAMBLE]
-    for key, value in sorted(entries.items()):
+    for key, value in sorted(formatted.items()):
         if any(c in key for c in "{}\\%#"):
             continue
-        lines.append(f"\\expandafter\\def\\csname starsed@res@{key}\\endcsname{{{format_value(value)}}}")
+        lines.append(f"\\expandafter\\def\\csname starsed@res@{key}\\endcsname{{{value}}}")
     return "\n".join(lines) + "\n"

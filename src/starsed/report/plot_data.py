@@ -1,54 +1,68 @@
-"""Curve data for ``dvc plots show`` (``plots/*.csv``), from the metrics files."""
+"""Curve data for ``dvc plots show`` (``plots/*.csv``), from the metrics files.
+
+Long format, one row per point: the x value, the y value and the ``series`` it
+belongs to, which the templates in ``.dvc/plots/`` colour and mark (one colour
+and one marker per series, log axes where the figures have them, no smoothing).
+A published value is drawn at the paper's own x, never at ours.
+"""
 from __future__ import annotations
 
+import csv
 import json
 import re
 from pathlib import Path
 
+from .published import CLASSIFICATION, IMPACT, PSF_ERROR
+
+#: the variants of the PSF-impact curves, as the figure names them
+VARIANT_SERIES = {"predicted": "predicted SEDs (SVM)", "soft": "soft SEDs (SVM posterior)",
+                  "oracle": "oracle: true SEDs", "ignorant": "ignorant: mean SED",
+                  "likelihood": "predicted SEDs (likelihood)", "likelihood_soft": "soft SEDs (likelihood)"}
+
+
+def _read(path: Path):
+    return json.loads(path.read_text()) if path.is_file() else None
+
 
 def plot_tables(metrics_dir: str | Path = "metrics") -> dict[str, list[dict]]:
-    """Curve data for ``dvc plots show`` (dvc.yaml's top-level ``plots``), from the metrics files.
-
-    ``psf_error_vs_stars``: ours and the paper's PSF error per training set;
-    ``accuracy_vs_psf_error``: SVM+PSF and likelihood accuracy per PSF model;
-    ``psf_impact_base<B>``: error vs added stars, one column per SED variant.
-    Files that a profile's run did not make are skipped.
-    """
-    from .published import CLASSIFICATION, PSF_ERROR
-
+    """{csv name: rows} for every curve the metrics of a run allow (files a profile did not
+    make are skipped): ``psf_error_vs_stars`` (error % vs training stars: ours at the pixel
+    and super-resolved level, the paper's), ``accuracy_vs_psf_error`` (accuracy vs the PSF
+    model's error: our SVM+PSF and likelihood at our models' errors, the paper's SVM+PSF at
+    its models' errors) and ``psf_impact_base<B>`` (error % vs added stars per variant, and
+    the paper's predicted-SED curve)."""
     metrics_dir = Path(metrics_dir)
+    psf, cls, imp = (_read(metrics_dir / f) for f in ("psf_models.json", "classification.json", "psf_impact.json"))
     out: dict[str, list[dict]] = {}
-    psf_file, cls_file, imp_file = (metrics_dir / f for f in ("psf_models.json", "classification.json",
-                                                               "psf_impact.json"))
-    if psf_file.is_file():
-        psf = json.loads(psf_file.read_text())
+    if psf:
         sets = [k for k in psf if re.fullmatch(r"S\d+", k)]
-        out["psf_error_vs_stars"] = [
-            {"n_train": psf[k]["n_train"], "model": k, "ours_pct": psf[k]["rel_rmse_pct"],
-             "paper_pct": PSF_ERROR.get(psf[k]["n_train"], (None,))[0]} for k in sets]
-        if cls_file.is_file():
-            cls = json.loads(cls_file.read_text())
-            out["accuracy_vs_psf_error"] = [
-                {"psf_error_pct": psf[k]["rel_rmse_pct"], "model": k,
-                 "svm_psf": cls.get(f"svm_psf_{k.lower()}", {}).get("accuracy_mean"),
-                 "likelihood": cls.get(f"likelihood_{k.lower()}", {}).get("accuracy_mean"),
-                 "paper_svm_psf": CLASSIFICATION.get(f"svm_psf_{k.lower()}", {}).get("accuracy")}
+        rows = [{"n_train": psf[k]["n_train"], "error_pct": psf[k]["rel_rmse_pct"], "series": "ours, pixel"}
                 for k in sets]
-    if imp_file.is_file():
-        imp = json.loads(imp_file.read_text())
+        rows += [{"n_train": psf[k]["n_train"], "error_pct": psf[k]["sr_rel_rmse_pct"],
+                  "series": "ours, super-resolved"} for k in sets if psf[k].get("sr_rel_rmse_pct") is not None]
+        rows += [{"n_train": n, "error_pct": m, "series": "paper, pixel"} for n, (m, _) in PSF_ERROR.items()]
+        out["psf_error_vs_stars"] = rows
+        if cls:
+            rows = []
+            for method, name in (("svm_psf", "SVM+PSF (ours)"), ("likelihood", "likelihood (ours)")):
+                rows += [{"psf_error_pct": psf[k]["rel_rmse_pct"], "accuracy": cls[f"{method}_{k.lower()}"]["accuracy_mean"],
+                          "series": name} for k in sets if f"{method}_{k.lower()}" in cls]
+            rows += [{"psf_error_pct": v["psf_error_pct"], "accuracy": v["accuracy"], "series": "SVM+PSF (paper)"}
+                     for v in CLASSIFICATION.values() if "psf_error_pct" in v]
+            out["accuracy_vs_psf_error"] = rows
+    if imp:
         for base in (k for k in imp if re.fullmatch(r"base\d+", k)):
-            variants = imp[base]
-            added = sorted({int(n) for v in variants.values() for n in v})
-            out[f"psf_impact_{base}"] = [
-                {"added": n, **{v: variants[v].get(str(n), {}).get("rel_rmse_pct_mean") for v in variants}}
-                for n in added]
+            rows = [{"added": int(e), "error_pct": v["rel_rmse_pct_mean"], "series": VARIANT_SERIES.get(variant, variant)}
+                    for variant, errs in imp[base].items() for e, v in sorted(errs.items(), key=lambda kv: int(kv[0]))
+                    if int(e) > 0]
+            paper = IMPACT.get(int(base[4:]), {})
+            rows += [{"added": e, "error_pct": v, "series": "paper: predicted SEDs"} for e, v in paper.items() if e > 0]
+            out[f"psf_impact_{base}"] = rows
     return out
 
 
 def write_plot_tables(metrics_dir: str | Path = "metrics", out_dir: str | Path = "plots") -> list[Path]:
     """:func:`plot_tables` as CSV files ``<out_dir>/<name>.csv``."""
-    import csv
-
     paths = []
     for name, rows in plot_tables(metrics_dir).items():
         path = Path(out_dir) / f"{name}.csv"
@@ -56,6 +70,6 @@ def write_plot_tables(metrics_dir: str | Path = "metrics", out_dir: str | Path =
         with path.open("w", newline="") as fh:
             writer = csv.DictWriter(fh, fieldnames=list(rows[0]), lineterminator="\n")
             writer.writeheader()
-            writer.writerows({k: ("" if v is None else v) for k, v in row.items()} for row in rows)
+            writer.writerows(rows)
         paths.append(path)
     return paths

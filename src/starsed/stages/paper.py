@@ -16,9 +16,10 @@ from ..io import write_text
 from ..params import load_params
 from ..report.macros import results_tex
 from ..report.plot_data import write_plot_tables
+from .validate import all_sections, validate
 
-#: the stage reads no params section of its own (the macros hold every resolved parameter)
-SECTIONS: dict = {}
+#: the macros hold every checked parameter (``params/<section>/...``), so the paper reads them all
+SECTIONS = all_sections()
 
 TEX_HELP = ("No TeX installation found (latexmk). Install one, e.g. on Debian/Ubuntu:\n"
             "  sudo apt-get install latexmk texlive-latex-base texlive-latex-recommended texlive-fonts-recommended\n"
@@ -28,7 +29,7 @@ TEX_HELP = ("No TeX installation found (latexmk). Install one, e.g. on Debian/Ub
 def main(root: str | Path = ".") -> int:
     root = Path(root)
     generated = root / "paper" / "generated" / "results.tex"
-    write_text(generated, results_tex(root / "metrics", load_params(root / "params.yaml")))
+    write_text(generated, results_tex(root / "metrics", validate(load_params(root / "params.yaml")).plain()))
     print(f"wrote {generated}")
     for path in write_plot_tables(root / "metrics", root / "plots"):
         print(f"wrote {path}")
@@ -38,6 +39,9 @@ def main(root: str | Path = ".") -> int:
     cmd = ["latexmk", "-pdf", "-interaction=nonstopmode", "-halt-on-error", "-outdir=build", "paper.tex"]
     proc = subprocess.run(cmd, cwd=root / "paper", env={**os.environ, "SOURCE_DATE_EPOCH": "0",
                                                         "FORCE_SOURCE_DATE": "1"})
+    if proc.returncode == 0:
+        shutil.copyfile(root / "paper" / "build" / "paper.pdf", root / "paper" / "paper.pdf")
+        print(f"wrote {root / 'paper' / 'paper.pdf'}")
     return proc.returncode
 
 

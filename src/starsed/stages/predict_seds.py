@@ -20,6 +20,8 @@ The ``psf_impact`` stage trains PSF models on the base stars plus these.
 """
 from __future__ import annotations
 
+import sys
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -137,17 +139,17 @@ POOL_KEYS = ("positions", "noisy", "labels", "sed_weights")
 
 
 def run(cfg, main_path=paths.MAIN, seds_path=paths.SEDS, models_dir=paths.PSF_MODELS_DIR,
-        out_dir=paths.PREDICT_SEDS_DIR, metrics_path=paths.metrics_file("predict_seds"),
-        progress: bool = True) -> dict:
+        out_dir=paths.PREDICT_SEDS_DIR, root=".", progress: bool = True) -> dict:
     """Label the extra stars with each base model and write ``<out_dir>/base<B>.h5``
     (group ``extra``: rows, labels, the labellers' probabilities and the SED weights of every
     variant; attributes base, base_model, provenance) and the labelling accuracies
-    ``metrics_path`` ({'base<B>': {labeller: {accuracy, within_one}}}), which it returns.
+    ``metrics/predict_seds.json`` under ``root`` ({'base<B>': {labeller: {accuracy,
+    within_one}}}), which it returns.
 
     ``cfg``: the checked :data:`SECTIONS`. Every constraint (and every base model's file) is
     checked before anything is read or labelled.
     """
-    from ..io import h5_rows, provenance, read_h5, write_h5, write_json
+    from ..io import h5_rows, provenance, read_h5, write_h5, write_results
     from ..metrics.classification import accuracy, within_one_accuracy
     from ..psf_model import PSFModel
 
@@ -177,7 +179,6 @@ def run(cfg, main_path=paths.MAIN, seds_path=paths.SEDS, models_dir=paths.PSF_MO
                                         "within_one": within_one_accuracy(truth, q.argmax(1))}
                                  for name, q in probas.items()}
         if progress:
-            print(base, scores[f"base{base}"], flush=True)
-    if metrics_path is not None:
-        write_json(metrics_path, scores)
+            print(base, scores[f"base{base}"], file=sys.stderr, flush=True)
+    write_results("predict_seds", root, metrics=scores)
     return scores

@@ -131,17 +131,17 @@ def exposure_plans(s: SimulateParams) -> dict[str, ExposurePlan]:
     }
 
 
-def run(cfg, seds_file: str = paths.SEDS, out_dir: str = paths.SIMULATE_DIR,
-        metrics_path: str | None = paths.metrics_file("simulate"), progress: bool = True) -> dict:
-    """Simulate both exposures, write ``<out_dir>/{main,second}.h5`` and the stage metrics
-    (returned).
+def run(cfg, seds_file: str = paths.SEDS, out_dir: str = paths.SIMULATE_DIR, root=".",
+        progress: bool = True) -> dict:
+    """Simulate both exposures, write ``<out_dir>/{main,second}.h5``, the stage metrics (returned)
+    and its record (timings) under ``root``.
 
     ``cfg``: the checked :data:`SECTIONS` (:func:`starsed.params.load_sections`).
     """
     import time
     from pathlib import Path
 
-    from ..io import provenance, read_attrs, read_h5, write_h5, write_json
+    from ..io import provenance, read_attrs, read_h5, write_h5, write_results
 
     telescope, field, s = cfg.telescope, cfg.field, cfg.simulate
     seds = read_h5(seds_file, "seds")
@@ -164,13 +164,11 @@ def run(cfg, seds_file: str = paths.SEDS, out_dir: str = paths.SIMULATE_DIR,
     centre = centroid_px(polychromatic(zero[None].astype(np.float64), flat[None])[0])
     metrics = {
         "n_stars": n_stars,
-        "seconds": round(seconds, 1),
-        "stars_per_s": round(n_stars / seconds, 1),
         "mean_wfe_rms_nm": round(1000 * float(np.concatenate(wfe).mean()), 3),
         "centroid_px": [round(float(v), 4) for v in centre],
         "centroid_offset_px": [round(float(v), 4) for v in centre - np.asarray(telescope.axis_px)],
         "precision": s.precision,
     }
-    if metrics_path is not None:
-        write_json(metrics_path, metrics)
+    write_results("simulate", root, metrics=metrics,
+                  record={"seconds": round(seconds, 1), "stars_per_s": round(n_stars / seconds, 1)})
     return metrics
