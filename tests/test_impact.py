@@ -160,3 +160,13 @@ def test_reset_even_part_zeroes_even_modes_and_keeps_the_rest(monkeypatch):
     with pytest.raises(ConfigError, match="psf_impact.even_reset.plain_passes"):
         reset_even_part(untouched, None, LBFGSRecipe(passes=10), 20)
     assert np.array_equal(untouched.C_hat, before)                   # refused before any change
+
+
+def test_headline_is_the_last_point_of_the_smallest_base():
+    from starsed.stages.impact_summary import headline
+
+    point = lambda v: {"rel_rmse_pct_mean": v}  # noqa: E731
+    summary = {"base100": {"predicted": {"50": point(9.0), "2000": point(8.0)}},
+               "base50": {"predicted": {"50": point(1.5), "2000": point(0.5)}, "oracle": {"2000": point(0.4)}},
+               "reference_true": {}}
+    assert headline(summary) == {"predicted": 0.5, "oracle": 0.4}

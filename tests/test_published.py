@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,10 @@ def test_the_pipeline_diagram_is_the_one_dvc_yaml_draws(tmp_path):
     for ext in ("pdf", "png"):
         assert (tmp_path / f"{STEM}.{ext}").read_bytes() == (ROOT / "figures" / f"{STEM}.{ext}").read_bytes(), \
             "figures/pipeline is stale: run `python -m starsed.report.diagram`"
+
+
+def test_dvc_metrics_show_fits_on_one_screen():
+    out = subprocess.run(["dvc", "metrics", "show"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    lines = [line for line in out.splitlines() if line.strip()]
+    assert len(lines) >= 4, out                       # a header and one row per headline file
+    assert max(map(len, lines)) <= 200, out

@@ -84,3 +84,16 @@ def test_plot_tables_follow_the_metrics(tmp_path):
     impact = (tmp_path / "plots" / "psf_impact_base50.csv").read_text().splitlines()
     assert impact[:3] == ["added,error_pct,series", "50,1.2,oracle: true SEDs", "50,1.4,ignorant: mean SED"]
     assert "2000,0.775,paper: predicted SEDs" in impact
+
+
+def test_values_take_the_precision_of_their_uncertainty():
+    from starsed.report.macros import with_precision
+
+    out = with_precision({"a/accuracy_mean": 0.81234, "a/accuracy_std": 0.0123,
+                          "b/rel_rmse_pct": 0.24567, "b/rel_rmse_sem_pct": 0.0042,
+                          "c/accuracy_mean": 0.85, "c/accuracy_std": 0.0})
+    assert out["a/accuracy_mean"] == "0.812" and out["a/accuracy_std"] == "0.012"
+    assert out["a/accuracy_mean_pm"] == "0.812\\,$\\pm$\\,0.012"
+    assert out["b/rel_rmse_pct_pm"] == "0.246\\,$\\pm$\\,0.004"
+    # no spread (one realisation or seed): nothing to round to, the plain value stands
+    assert "c/accuracy_mean" not in out and "c/accuracy_mean_pm" not in out
