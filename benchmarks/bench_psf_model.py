@@ -10,7 +10,8 @@ same machine, one after the other:
 A recipe reaches the accuracy when its error on the test stars is at most
 ``--tolerance`` (5 %, the acceptance margin) above the baseline's; the time to accuracy
 is the wall time of its training. The baseline is the recipe that made the results of
-the flat layout (``BASELINE`` below); the new one is ``params.yaml``'s ``psf_models.fast``.
+the flat layout (``BASELINE`` below, no even-part reset); the new one is ``params.yaml``'s
+``psf_models.fast`` with its ``psf_models.even_reset``.
 It also times one forward+backward pass per star of our folded-MFT model against a
 zero-padded-FFT model (the WaveDiff method). Ends with
 
@@ -113,10 +114,11 @@ def per_star_costs(cfg, repeats: int = 2, n_ours: int = 32, n_fft: int = 8) -> t
     return ours, fft
 
 
-def chain(telescope, train, test, section, schedule, start=None):
+def chain(telescope, train, test, section, schedule, start=None, reset=None):
     """Train the chain of ``section``'s training sets with ``schedule`` (from ``start``'s arrays
-    if given: then only the last set); returns {set: (error %, train seconds)} and the seconds."""
-    from starsed.psf_model import PSFModel, evaluate, fit
+    if given: then only the last set), with the even-part ``reset`` (an EvenReset or None) at
+    its set as the psf_models stage does; returns {set: (error %, train seconds)} and the seconds."""
+    from starsed.psf_model import PSFModel, evaluate, fit, reset_even_part
 
     s = dataclasses.replace(section, fast=schedule)
     config = s.model
@@ -129,11 +131,15 @@ def chain(telescope, train, test, section, schedule, start=None):
         if prev is not None:
             model.set_arrays(**prev.arrays())
         data = model.prepare(train["positions"][:n], train["noisy"][:n], train["sed_weights"][:n])
-        report = fit(model, data, schedule.recipe(i), seed=s.seed + i, init="random" if prev is None else "current",
+        recipe, t0 = schedule.recipe(i), time.perf_counter()
+        if prev is not None and reset is not None and n == reset.at:
+            recipe = reset_even_part(model, data, recipe, reset.plain_passes, s.seed + i, progress=False)
+        report = fit(model, data, recipe, seed=s.seed + i, init="random" if prev is None else "current",
                      progress=False, preconditioner=precond)
         precond = report.preconditioner
-        total += report.seconds
-        out[name] = (evaluate(model, test)["rel_rmse_pct"], report.seconds)
+        seconds = time.perf_counter() - t0                # the reset's passes included
+        total += seconds
+        out[name] = (evaluate(model, test)["rel_rmse_pct"], seconds)
         prev = model
     return out, total
 
@@ -163,9 +169,9 @@ def main() -> None:
     s5 = PSFModel.load(paths.psf_model_file(section.names[-2]))
 
     results = {}
-    for label, schedule in (("baseline", baseline), ("new", new)):
-        last, t_last = chain(cfg.telescope, train, test, section, schedule, start=s5)
-        cold, t_cold = chain(cfg.telescope, train, test, section, schedule)
+    for label, schedule, reset in (("baseline", baseline, None), ("new", new, section.even_reset)):
+        last, t_last = chain(cfg.telescope, train, test, section, schedule, start=s5, reset=reset)
+        cold, t_cold = chain(cfg.telescope, train, test, section, schedule, reset=reset)
         results[label] = {"last": (last, t_last), "cold": (cold, t_cold)}
         print(f"{label:8s}: S6 from S5 {t_last:7.1f} s, error {next(iter(last.values()))[0]:.3f} %; cold start "
               f"S1..S6 {t_cold:7.1f} s, errors " + " ".join(f"{k} {v[0]:.3f}" for k, v in cold.items()), flush=True)

@@ -72,12 +72,12 @@ def main() -> None:
     for o in ours.values():
         o.stamps(z[:2])                                  # warm-up (threads, caches)
 
-    def simulate(optics):
+    def render(optics):
         return np.concatenate([optics.stamps(z[a:a + chunk])["mono"] for a in range(0, len(z), chunk)])
 
-    mono_d, t_d = timed(simulate, ours["double"])
-    _, t_1 = timed(simulate, ours["double, 1 thread"])
-    mono_s, t_s = timed(simulate, ours["single"])
+    mono_d, t_d = timed(render, ours["double"])
+    _, t_1 = timed(render, ours["double, 1 thread"])
+    mono_s, t_s = timed(render, ours["single"])
     mono_fft, t_fft = timed(fft_stamps, ours["double"], z[:args.stars_fft], n_ffts)
 
     rate_fft, rate_d, rate_s, rate_1 = (args.stars_fft / t_fft, args.stars / t_d, args.stars / t_s,
