@@ -1,7 +1,7 @@
 """The whole pipeline on the smoke profile, in a throw-away copy of the repository.
 
-`dvc repro` runs every stage end to end (the paper PDF only where TeX is
-installed); the outputs must exist and hold sane values, a second `dvc repro`
+`dvc repro` runs every stage end to end but the paper (whose text needs the default profile's
+results); the outputs must exist and hold sane values, a second `dvc repro`
 must do nothing, `dvc repro --force` must give byte-identical datasets and
 identical metrics (TensorFlow op determinism on), and the artefacts pushed to a
 DVC remote can be pulled into a fresh clone, which `dvc status` then finds up to
@@ -31,11 +31,10 @@ def run(cmd, cwd, env, timeout=1800):
 
 
 def stage_targets(repo: Path) -> list[str]:
-    """Every stage, less `paper` when no TeX is installed."""
-    stages = list(yaml.safe_load((repo / "dvc.yaml").read_text())["stages"])
-    if shutil.which("latexmk") is None and "paper" in stages:
-        stages.remove("paper")
-    return stages
+    """Every stage but `paper`: its text cites the default profile's results (S1..S6, spreads over
+    10 realisations), which the smoke profile does not make; the committed PDF is checked by
+    test_paper.py and test_published.py instead."""
+    return [s for s in yaml.safe_load((repo / "dvc.yaml").read_text())["stages"] if s != "paper"]
 
 
 def outputs(repo: Path, stages) -> list[Path]:
