@@ -50,7 +50,7 @@ def bad_value(hint):
     return {"not": "a value"}               # Optional[...] and the rest
 
 
-@pytest.mark.parametrize("profile", ["smoke", "default", "paper"])
+@pytest.mark.parametrize("profile", ["smoke", "default", "paper", "realistic"])
 def test_every_profile_is_valid(profile):
     cfg = validate(load_params(profile=profile))
     assert cfg.profile == profile

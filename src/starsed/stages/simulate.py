@@ -20,6 +20,7 @@ from ..params import Section, param, positive, require
 from ..physics.field import FieldSpec, random_field, wfe_rms_um, zernike_coefficients
 from ..physics.noise import sigma_for_snr, star_noise
 from ..physics.telescope import Telescope, centroid_px
+from ..realism import Realism, draw_effects
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class SimulateParams(Section):
 
 
 #: the params sections the stage reads, with their dataclasses (dvc.yaml declares the same)
-SECTIONS = {"telescope": Telescope, "field": FieldSpec, "simulate": SimulateParams}
+SECTIONS = {"telescope": Telescope, "field": FieldSpec, "simulate": SimulateParams, "realism": Realism}
 
 
 @dataclass(frozen=True)
@@ -66,11 +67,15 @@ class ExposurePlan:
 
 def simulate_exposure(telescope: Telescope, field: FieldSpec, sed_weights: np.ndarray,
                       plan: ExposurePlan, precision: str = "single", chunk_stars: int = 16,
-                      progress: bool = True, optics: Optics | None = None) -> dict:
+                      progress: bool = True, optics: Optics | None = None, realism: Realism | None = None,
+                      seds_table: dict | None = None) -> dict:
     """Draw a field and the stars of every split; returns ``{'field': ..., split: arrays}``.
 
     ``sed_weights`` (n_classes, n_bins): each template integrated over the
-    telescope's wavelength bins, rows summing to 1.
+    telescope's wavelength bins, rows summing to 1. ``realism``: the realistic effects
+    (:mod:`starsed.realism`; None or all off: the idealised exposure), drawn after, and apart
+    from, the idealised draws; their per-star arrays join each split, their exposure draws the
+    'field' group. ``seds_table``: the seds stage's arrays (needed by realistic SEDs).
     """
     sed_weights = np.asarray(sed_weights, np.float64)
     require(sed_weights.shape[1] == telescope.n_bins, "sed_weights bins", sed_weights.shape[1],
@@ -84,8 +89,17 @@ def simulate_exposure(telescope: Telescope, field: FieldSpec, sed_weights: np.nd
     snr = rng.uniform(*plan.snr_range, total)
     zernikes = zernike_coefficients(C, positions, field.degree, field.size)
     weights = sed_weights[labels]
-    optics = optics or Optics(telescope, field.n_zernikes, precision)
+    render, per_star = zernikes, {}
     out = {"field": {"C_um": C, "anchors": anchors}}
+    if realism is not None and realism.active:
+        require(seds_table is not None or not realism.seds.active, "seds_table", None,
+                "the seds stage's arrays (realism.seds is on)")
+        eff = draw_effects(realism, telescope, field, C, positions, zernikes, labels, weights, seds_table, plan.seed)
+        zernikes, render, weights, labels, per_star = (eff.zernikes_um, eff.render_um, eff.sed_weights, eff.labels,
+                                                       eff.per_star)
+        out["field"].update(eff.exposure)
+        out["realism"] = eff.summary                      # numbers for the metrics, not stored per star
+    optics = optics or Optics(telescope, field.n_zernikes, precision)
     n, start = telescope.stamp_px, 0
     bar = tqdm(total=total, desc=f"simulate (seed {plan.seed})", unit="star", disable=not progress)
     for split, count in plan.splits.items():
@@ -101,11 +115,12 @@ def simulate_exposure(telescope: Telescope, field: FieldSpec, sed_weights: np.nd
             "noisy": np.empty((count, n, n), np.float32),
             "sigma": np.empty(count),
         }
+        arrays.update({k: v[start:start + count] for k, v in per_star.items()})
         if sr:
             arrays["sr"] = np.empty((count, telescope.sr_stamp, telescope.sr_stamp), np.float32)
         for a in range(0, count, chunk_stars):
             b = min(a + chunk_stars, count)
-            stamps = optics.stamps(arrays["zernikes_um"][a:b], sr=sr)
+            stamps = optics.stamps(render[start + a:start + b], sr=sr)
             w = arrays["sed_weights"][a:b]
             clean = polychromatic(stamps["mono"].astype(np.float64), w)
             sigma = sigma_for_snr(clean, arrays["snr"][a:b])
@@ -142,19 +157,26 @@ def run(cfg, seds_file: str = paths.SEDS, out_dir: str = paths.SIMULATE_DIR, roo
     from pathlib import Path
 
     from ..io import provenance, read_attrs, read_h5, write_h5, write_results
+    from ..params import Sections
 
-    telescope, field, s = cfg.telescope, cfg.field, cfg.simulate
+    telescope, field, s, realism = cfg.telescope, cfg.field, cfg.simulate, cfg.realism
     seds = read_h5(seds_file, "seds")
     optics = Optics(telescope, field.n_zernikes, s.precision)
     prov_inputs = {"seds": str(seds_file)}
-    n_stars, wfe, seconds = 0, [], 0.0
+    # an idealised exposure records the sections that shaped it: the realism section only when one
+    # of its effects is on (so the idealised data keep their bytes whatever realism's other values)
+    prov_cfg = cfg if realism.active else Sections(cfg.profile, {n: getattr(cfg, n) for n in cfg.names
+                                                                 if n != "realism"})
+    n_stars, wfe, seconds, effects = 0, [], 0.0, {}
     for name, plan in exposure_plans(s).items():
         t0 = time.perf_counter()
         data = simulate_exposure(telescope, field, seds["weights"], plan, s.precision, s.chunk_stars,
-                                 progress, optics)
+                                 progress, optics, realism, seds)
         seconds += time.perf_counter() - t0
+        if "realism" in data:
+            effects[name] = data.pop("realism")
         attrs = {"exposure": name, "seed": plan.seed, "classes": read_attrs(seds_file)["classes"],
-                 "provenance": provenance(cfg, plan.seed, prov_inputs)}
+                 "provenance": provenance(prov_cfg, plan.seed, prov_inputs)}
         write_h5(Path(out_dir) / f"{name}.h5", data, attrs)
         for split in plan.splits:
             n_stars += plan.splits[split]
@@ -169,6 +191,9 @@ def run(cfg, seds_file: str = paths.SEDS, out_dir: str = paths.SIMULATE_DIR, roo
         "centroid_offset_px": [round(float(v), 4) for v in centre - np.asarray(telescope.axis_px)],
         "precision": s.precision,
     }
+    if realism.active:
+        metrics["realism"] = {"effects": realism.effects,
+                              "exposures": {k: {m: round(v, 4) for m, v in e.items()} for k, e in effects.items()}}
     write_results("simulate", root, metrics=metrics,
                   record={"seconds": round(seconds, 1), "stars_per_s": round(n_stars / seconds, 1)})
     return metrics
