@@ -8,12 +8,11 @@ precision on the same stars at the FFT's (snapped) wavelengths, in this
 process, so the ratio is measured, not assumed; each time is the best of 3.
 The baseline, like WaveDiff's loop over stars and wavelengths, uses one core;
 ours uses two threads (the speedup of the RESULT line), and its one-thread
-rate is printed too, for the per-core comparison. With ``--profile realistic`` the stars carry
-the realistic effects of that profile's ``realism`` section (offsets as tip/tilt, detector
-defocus, the random wavefront field; the SEDs do not enter the monochromatic stamps timed here).
-Usage:
+rate is printed too, for the per-core comparison. With ``--realistic`` the stars carry the
+effects of ``realistic.effects`` (offsets as tip/tilt, detector defocus, the random wavefront
+field; the SEDs do not enter the monochromatic stamps timed here). Usage:
 
-    python benchmarks/bench_simulate.py [--stars-fft 6] [--stars 96] [--profile realistic]
+    python benchmarks/bench_simulate.py [--stars-fft 6] [--stars 96] [--realistic]
 """
 from __future__ import annotations
 
@@ -29,6 +28,7 @@ from starsed.physics.field import random_field, zernike_coefficients
 from starsed.realism import draw_effects
 from starsed.realism.seds import RealisticSEDs
 from starsed.stages import simulate
+from starsed.stages.realistic import RealisticParams
 
 
 def fft_stamps(optics: Optics, zernikes_um: np.ndarray, n_ffts: list[int]) -> np.ndarray:
@@ -61,21 +61,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--stars-fft", type=int, default=6, help="stars for the (slow) FFT baseline")
     parser.add_argument("--stars", type=int, default=96, help="stars for our simulator")
-    parser.add_argument("--profile", default=None, help="params profile (realistic: the effects on)")
+    parser.add_argument("--realistic", action="store_true", help="the stars with realistic.effects on")
     args = parser.parse_args()
 
-    cfg = load_sections(simulate.SECTIONS, args.profile)
+    cfg = load_sections({**simulate.SECTIONS, "realistic": RealisticParams})
     telescope, field = cfg.telescope, cfg.field
     chunk = cfg.simulate.chunk_stars
     rng = np.random.default_rng(0)
     C, _ = random_field(field, rng)
     positions = rng.uniform(0, field.size, (args.stars, 2))
     z = zernike_coefficients(C, positions, field.degree, field.size)
-    effects = {k: v for k, v in cfg.realism.effects.items() if v and k != "seds"}
+    spec = cfg.realistic.effects if args.realistic else cfg.realism
+    effects = {k: v for k, v in spec.effects.items() if v and k != "seds"}
     if effects:
-        realism = dataclasses.replace(cfg.realism, seds=RealisticSEDs())
+        realism = dataclasses.replace(spec, seds=RealisticSEDs())
         z = draw_effects(realism, telescope, field, C, positions, z, np.zeros(len(z), int), None, None, 0).render_um
-    print(f"profile {cfg.profile}; realistic effects on the stamps: {sorted(effects) or 'none'}")
+    print(f"realistic effects on the stamps: {sorted(effects) or 'none'}")
     n_ffts = [fft_size(telescope, lam) for lam in telescope.wavelengths_um]
     lams = np.array([fft_wavelength_um(telescope, n) for n in n_ffts])
     print(f"pupil P = {telescope.pupil_samples}, FFT sizes {n_ffts}, {len(lams)} wavelengths")

@@ -242,3 +242,46 @@ def test_the_stage_writes_models_and_is_deterministic(tmp_path):
     assert json.loads((tmp_path / "a/metrics/headline/psf_models.json").read_text()) == {
         k: metrics[k]["rel_rmse_pct"] for k in ("S1", "S2")}
     assert read_h5(tmp_path / "a" / "test_errors.h5", "S2")["rel_rmse"].shape == (6,)
+
+
+# ------------------------------------------------------------------ stars off the pixel centre
+def _offset_exposure(n, seed=5, snr=(200.0, 200.0)):
+    """Stars of TEL64 with realistic offsets (up to half a pixel), their field and the model pupil 64."""
+    from starsed.realism import Realism
+
+    sed = np.random.default_rng(seed).dirichlet(np.ones(8), 13)
+    realism = from_params(Realism, {"offsets": {"max_px": 0.5}})
+    return simulate_exposure(TEL64, FIELD, sed, ExposurePlan({"train": n}, seed, snr), precision="double",
+                             progress=False, realism=realism)
+
+
+def test_a_model_with_the_stars_offsets_reproduces_the_offset_stars():
+    from starsed.realism.offsets import tilt_um
+
+    ex = _offset_exposure(6)
+    tr = ex["train"]
+    model = PSFModel(TEL64, PSFModelConfig(pupil_samples=64, batch_stars=4), C_hat=ex["field"]["C_um"])
+    pred = model.predict(tr["positions"], tr["sed_weights"], tilt_um=tilt_um(tr["offsets_px"], TEL64))
+    r = np.sqrt(np.mean((pred - tr["noiseless"]) ** 2)) / np.sqrt(np.mean(tr["noiseless"] ** 2))
+    assert r < 1e-5
+    centred = model.predict(tr["positions"], tr["sed_weights"])
+    assert np.sqrt(np.mean((centred - tr["noiseless"]) ** 2)) / np.sqrt(np.mean(tr["noiseless"] ** 2)) > 0.1
+    # the loss sees the offsets: lower with them than without
+    data = model.prepare(tr["positions"], tr["noisy"], tr["sed_weights"])
+    assert model.loss_and_grad("param", model.C_hat, model.monomials(tr["positions"]), model.dd_mixing,
+                               model.dd_maps_um, model.dd_monomials(tr["positions"]),
+                               data.with_tilts(tilt_um(tr["offsets_px"], TEL64)))[0] < \
+        0.1 * model.loss_and_grad("param", model.C_hat, model.monomials(tr["positions"]), model.dd_mixing,
+                                  model.dd_maps_um, model.dd_monomials(tr["positions"]), data)[0]
+
+
+def test_offsets_are_recovered_from_the_noisy_stamps():
+    from starsed.psf_model.offsets import model_tilts
+    from starsed.realism.offsets import shift_per_tilt_px
+
+    ex = _offset_exposure(12, snr=(100.0, 100.0))
+    tr = ex["train"]
+    model = PSFModel(TEL64, PSFModelConfig(pupil_samples=64, batch_stars=4), C_hat=ex["field"]["C_um"])
+    t = model_tilts(model, tr["positions"], tr["sed_weights"], tr["noisy"])
+    found_px = t * shift_per_tilt_px(TEL64, 64)
+    assert np.max(np.abs(found_px - tr["offsets_px"])) < 0.03, np.abs(found_px - tr["offsets_px"]).max()

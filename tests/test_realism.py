@@ -218,3 +218,27 @@ def test_bad_realism_parameters_are_named_with_the_allowed_values(section, value
 def test_every_effect_is_off_by_default():
     assert not Realism().active and not Offsets().active
     assert not any(from_params(Realism, {}).effects.values())
+
+
+# ------------------------------------------------------------------ the realistic stage's pieces
+def test_the_true_psf_rendered_at_the_true_offsets_is_the_simulated_one(small_telescope, field_spec, sed_weights,
+                                                                        seds_table):
+    from starsed.stages.realistic import true_mono_at
+
+    spec = from_params(Realism, {"offsets": {"max_px": 0.5}, "wavefront": {"share": 0.2}})
+    train = simulate_exposure(small_telescope, field_spec, sed_weights, plan(), "double", progress=False,
+                              realism=spec, seds_table=seds_table)["train"]
+    mono = true_mono_at(small_telescope, field_spec, train["zernikes_um"], train["offsets_px"], "double")
+    assert np.allclose(mono, train["mono"], rtol=0, atol=1e-6 * train["mono"].max())   # stored as float32
+
+
+def test_offsets_estimated_with_the_true_wavefront_and_a_flat_sed(field_spec, sed_weights, seds_table):
+    from starsed.stages.realistic import estimated_offsets_px
+
+    tel = dataclasses.replace(EUCLID, pupil_samples=64)
+    spec = from_params(Realism, {"offsets": {"max_px": 0.5}})
+    train = simulate_exposure(tel, field_spec, sed_weights, ExposurePlan({"train": 12}, 4, (100.0, 100.0)),
+                              "double", progress=False, realism=spec, seds_table=seds_table)["train"]
+    est = estimated_offsets_px(tel, field_spec, train["zernikes_um"], train["noisy"], sed_weights, pupil_samples=64)
+    err = est - train["offsets_px"]
+    assert np.sqrt(np.mean(err ** 2)) < 0.03, err       # SNR 100, the star's own SED unknown

@@ -70,26 +70,50 @@ class PSFStats:
     """Sufficient statistics of a PSF model at each star, for features and template fits.
 
     ``xh`` (N, K): ``<star, H_k>``; ``gram`` (N, K, K): ``<H_k, H_l>``;
-    ``xx`` (N,): ``||star||^2``; all float64. Build with :meth:`from_mono`.
+    ``xx`` (N,): ``||star||^2``; all float64. Build with :meth:`from_mono`. With the
+    derivatives ``D_ka = dH_k / d(shift_a)`` of the monochromatic PSFs w.r.t. a sub-pixel
+    shift along x, y (``dmono``), also ``xd`` (N, K, 2) ``<star, D_ka>``, ``hd`` (N, K, K, 2)
+    ``<H_k, D_la>`` and ``dd`` (N, K, 2, K, 2) ``<D_ka, D_lb>``: the template fit can then
+    refine each star's offset per class (:meth:`template_residuals` with ``shift``).
     """
 
     xh: np.ndarray
     gram: np.ndarray
     xx: np.ndarray
+    xd: np.ndarray | None = None
+    hd: np.ndarray | None = None
+    dd: np.ndarray | None = None
+
+    FIELDS = ("xh", "gram", "xx", "xd", "hd", "dd")
 
     @classmethod
-    def from_mono(cls, mono: np.ndarray, stars: np.ndarray, chunk: int = 2048) -> "PSFStats":
+    def from_mono(cls, mono: np.ndarray, stars: np.ndarray, chunk: int = 2048,
+                  dmono: np.ndarray | None = None) -> "PSFStats":
+        """From monochromatic PSFs ``mono`` (N, K, n, n) at each star, and optionally their
+        shift derivatives ``dmono`` (N, K, 2, n, n), per pixel of shift along (x, y)."""
         mono, stars = np.asarray(mono), np.asarray(stars)
         _check_pair(mono, stars)
         n, k = mono.shape[:2]
+        npx = mono.shape[2] * mono.shape[3]
         xh, gram = np.empty((n, k)), np.empty((n, k, k))
+        if dmono is not None:
+            require(dmono.shape == (n, k, 2) + mono.shape[2:], "dmono shape", dmono.shape,
+                    f"{(n, k, 2) + mono.shape[2:]}: d(mono)/d(shift x, y)")
+            xd, hd, dd = np.empty((n, k, 2)), np.empty((n, k, k, 2)), np.empty((n, k, 2, k, 2))
         for a in range(0, n, chunk):
-            h = mono[a:a + chunk].astype(np.float64).reshape(-1, k, mono.shape[2] * mono.shape[3])
+            h = mono[a:a + chunk].astype(np.float64).reshape(-1, k, npx)
             x = stars[a:a + chunk].astype(np.float64).reshape(len(h), -1)
             xh[a:a + chunk] = np.einsum("nkp,np->nk", h, x)
             gram[a:a + chunk] = np.einsum("nkp,nlp->nkl", h, h)
+            if dmono is not None:
+                d = dmono[a:a + chunk].astype(np.float64).reshape(-1, k, 2, npx)
+                xd[a:a + chunk] = np.einsum("nkap,np->nka", d, x)
+                hd[a:a + chunk] = np.einsum("nkp,nlap->nkla", h, d)
+                dd[a:a + chunk] = np.einsum("nkap,nlbp->nkalb", d, d)
         xx = np.einsum("nij,nij->n", stars.astype(np.float64), stars.astype(np.float64))
-        return cls(xh, gram, xx)
+        if dmono is None:
+            return cls(xh, gram, xx)
+        return cls(xh, gram, xx, xd, hd, dd)
 
     @classmethod
     def from_predictor(cls, predict_mono: Callable[[np.ndarray], np.ndarray], positions: np.ndarray,
@@ -126,14 +150,15 @@ class PSFStats:
     @classmethod
     def concatenate(cls, parts) -> "PSFStats":
         """The statistics of consecutive groups of stars, joined."""
-        return cls(*(np.concatenate([getattr(p, f) for p in parts]) for f in ("xh", "gram", "xx")))
+        return cls(*(None if getattr(parts[0], f) is None else np.concatenate([getattr(p, f) for p in parts])
+                     for f in cls.FIELDS))
 
     def __len__(self) -> int:
         return len(self.xx)
 
     def take(self, rows) -> "PSFStats":
         """The statistics of a subset of stars (indices or a slice)."""
-        return PSFStats(self.xh[rows], self.gram[rows], self.xx[rows])
+        return PSFStats(*(None if getattr(self, f) is None else getattr(self, f)[rows] for f in self.FIELDS))
 
     def distances(self) -> np.ndarray:
         """``d_k = ||H_k||^2 - 2 <H_k, star> + ||star||^2`` (N, K), equal to :func:`similarity_distances`."""
@@ -143,12 +168,15 @@ class PSFStats:
         """The similarity features ``s`` (N, K), equal to :func:`similarity_features`."""
         return similarity_from_distances(self.distances())
 
-    def template_residuals(self, sed_weights: np.ndarray, flux: str = "free") -> np.ndarray:
+    def template_residuals(self, sed_weights: np.ndarray, flux: str = "free", shift: bool = False) -> np.ndarray:
         """``chi2_c = ||star - a_c M_c||^2`` for each class (N, n_classes).
 
         ``flux='free'``: ``a_c`` is the least-squares amplitude
         ``<star, M_c> / ||M_c||^2``; ``flux='unit'``: ``a_c = 1`` (stars and
-        model stars both have unit flux).
+        model stars both have unit flux). ``shift``: each class also refines the star's
+        offset, linearised, M_c(s) = M_c + s_x D_cx + s_y D_cy (D_ca = sum_k w_ck D_ka):
+        the residual of the least-squares fit of (a_c, a_c s) ('free', linear in a_c and
+        b = a_c s) or of s with a_c = 1 ('unit'). Needs the shift derivatives.
         """
         require(flux in ("free", "unit"), "flux", flux, "'free' or 'unit'")
         w = np.asarray(sed_weights, np.float64)
@@ -156,6 +184,21 @@ class PSFStats:
                 f"(n_classes, {self.xh.shape[1]})")
         xm = self.xh @ w.T                                   # <star, M_c>
         mm = np.einsum("ck,nkl,cl->nc", w, self.gram, w)     # ||M_c||^2
+        if shift:
+            require(self.xd is not None, "PSFStats", "without shift derivatives", "from_mono(..., dmono=...)")
+            xd = np.einsum("ck,nka->nca", w, self.xd)                 # <star, D_ca>
+            md = np.einsum("ck,nkla,cl->nca", w, self.hd, w)          # <M_c, D_ca>
+            dd = np.einsum("ck,nkalb,cl->ncab", w, self.dd, w)        # <D_ca, D_cb>
+            if flux == "free":                                        # columns [M_c, D_cx, D_cy]
+                G = np.empty(xm.shape + (3, 3))
+                G[..., 0, 0], G[..., 0, 1:], G[..., 1:, 0], G[..., 1:, 1:] = mm, md, md, dd
+                b = np.concatenate([xm[..., None], xd], axis=-1)
+            else:                                                     # residual star - M_c on D_c
+                G, b = dd, xd - md
+                base = self.xx[:, None] - 2.0 * xm + mm
+            G = G + 1e-12 * np.trace(G, axis1=-2, axis2=-1)[..., None, None] * np.eye(G.shape[-1])
+            fit = np.einsum("nca,nca->nc", b, np.linalg.solve(G, b[..., None])[..., 0])
+            return np.maximum((self.xx[:, None] if flux == "free" else base) - fit, 0.0)
         if flux == "free":
             return np.maximum(self.xx[:, None] - xm ** 2 / mm, 0.0)
         return np.maximum(self.xx[:, None] - 2.0 * xm + mm, 0.0)

@@ -18,12 +18,15 @@ __all__ = ["LikelihoodConfig", "LikelihoodClassifier"]
 @dataclass(frozen=True)
 class LikelihoodConfig(Section):
     """The ``classify.likelihood`` params section: ``flux`` 'free' (best-fitting amplitude)
-    or 'unit'; the noise sigma, when not given, from the pixels beyond ``outer_radius_px``."""
+    or 'unit'; the noise sigma, when not given, from the pixels beyond ``outer_radius_px``;
+    ``shift``: each class also refines the star's sub-pixel offset (linearised; the PSF
+    statistics must carry shift derivatives: stars off the pixel centre)."""
 
     SECTION = "classify.likelihood"
 
     flux: Literal["free", "unit"] = "free"
     outer_radius_px: float = param(BACKGROUND_RADIUS_PX, check=positive, allowed="a positive number of pixels")
+    shift: bool = False
 
 
 class LikelihoodClassifier(Classifier):
@@ -48,9 +51,10 @@ class LikelihoodClassifier(Classifier):
         self.config = LikelihoodConfig() if config is None else config
 
     @classmethod
-    def bayes_limit(cls, sed_weights) -> "LikelihoodClassifier":
-        """The Bayes classifier: unit flux; give it the true PSF and the true sigma."""
-        return cls(sed_weights, LikelihoodConfig(flux="unit"))
+    def bayes_limit(cls, sed_weights, shift: bool = False) -> "LikelihoodClassifier":
+        """The Bayes classifier: unit flux; give it the true PSF and the true sigma (``shift``:
+        the PSF at an estimated offset, refined per class)."""
+        return cls(sed_weights, LikelihoodConfig(flux="unit", shift=shift))
 
     @property
     def flux(self) -> str:
@@ -76,7 +80,7 @@ class LikelihoodClassifier(Classifier):
             sigma = np.asarray(sigma, np.float64)
         require(sigma.shape == (len(stars),) and np.all(sigma > 0), "sigma", sigma.shape,
                 f"({len(stars)},) positive noise std per star")
-        return -s.template_residuals(self.sed_weights, self.flux) / (2.0 * sigma[:, None] ** 2)
+        return -s.template_residuals(self.sed_weights, self.flux, self.config.shift) / (2.0 * sigma[:, None] ** 2)
 
     def predict_proba(self, stars, mono=None, stats=None, sigma=None) -> np.ndarray:
         ll = self.log_likelihood(stars, mono, stats, sigma)

@@ -42,7 +42,9 @@ class TrainingData:
     ``positions`` (N, 2), field units; ``noisy`` (N, m, m) stamps; ``sed_weights``
     (N, n_bins), rows summing to 1; ``weights`` (N,): loss weights
     (1 / sigma^2) / median(1 / sigma^2); ``scale``: median(1 / sigma^2), which
-    turns the weighted mean squared error into a reduced chi^2 (order 1).
+    turns the weighted mean squared error into a reduced chi^2 (order 1);
+    ``tilt_um`` (N, 2) or None: each star's Noll (Z2, Z3) offset from the stamp's optical
+    axis, um (:func:`starsed.realism.offsets.tilt_um`; None: every star on the axis).
     """
 
     positions: np.ndarray
@@ -50,6 +52,16 @@ class TrainingData:
     sed_weights: np.ndarray
     weights: np.ndarray
     scale: float
+    tilt_um: np.ndarray | None = None
+
+    def with_tilts(self, tilt_um: np.ndarray | None) -> "TrainingData":
+        """The same stars with per-star tip/tilt offsets ``tilt_um`` (N, 2), um (None: none)."""
+        from dataclasses import replace
+
+        if tilt_um is not None:
+            tilt_um = np.asarray(tilt_um, np.float64)
+            require(tilt_um.shape == (len(self), 2), "tilt_um", tilt_um.shape, f"({len(self)}, 2): (Z2, Z3) per star")
+        return replace(self, tilt_um=tilt_um)
 
     @classmethod
     def from_stars(cls, positions, noisy, sed_weights, stamp_px: int, n_bins: int,

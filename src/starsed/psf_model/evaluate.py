@@ -16,14 +16,21 @@ def evaluate(model, test: Mapping[str, np.ndarray]) -> dict:
     """Errors of ``model`` on noiseless test stars.
 
     ``test`` needs positions, sed_weights, noiseless, and optionally mono
-    (monochromatic truth), sr (super-resolved truth) and zernikes_um (for the
-    OPD error). Returns :func:`starsed.metrics.psf.psf_errors` plus
-    'opd_rmse_nm' (mean over stars, piston removed, model pupil sampling).
+    (monochromatic truth), sr (super-resolved truth), zernikes_um (for the
+    OPD error) and offsets_px (stars off the stamp's optical axis: the model is
+    evaluated at each test star's offset, which is where its PSF is asked for).
+    Returns :func:`starsed.metrics.psf.psf_errors` plus 'opd_rmse_nm' (mean over
+    stars, piston removed, model pupil sampling).
     """
     pos, sed = test["positions"], test["sed_weights"]
-    mono = model.predict(pos, sed, kind="mono")
+    tilt = None
+    if "offsets_px" in test:
+        from ..realism.offsets import tilt_um
+
+        tilt = tilt_um(test["offsets_px"], model.telescope, model.config.pupil_samples)
+    mono = model.predict(pos, sed, kind="mono", tilt_um=tilt)
     poly = polychromatic(mono, np.asarray(sed, np.float64))
-    sr = model.predict(pos, sed, kind="sr") if "sr" in test else None
+    sr = model.predict(pos, sed, kind="sr", tilt_um=tilt) if "sr" in test else None
     out = psf_errors(poly, test["noiseless"], sr, test.get("sr"), mono, test.get("mono"))
     if "zernikes_um" in test:
         truth_z = np.asarray(test["zernikes_um"])[:, :model.config.n_zernikes]

@@ -28,10 +28,21 @@ from ..optics.tf_optics import TFOptics, padded_rows
 from ..params import require
 from ..physics.field import monomials
 from ..physics.telescope import Telescope
+from ..realism.offsets import TIP_TILT
 from .config import PSFModelConfig
 from .data import TrainingData, check_stars
 
 PREDICT_KINDS = ("poly", "mono", "sr")
+
+
+def with_tilts(z_um: np.ndarray, tilt_um: np.ndarray | None) -> np.ndarray:
+    """Zernike coefficients (N, nz) plus per-star (Z2, Z3) offsets ``tilt_um`` (N, 2), um (a copy;
+    ``z_um`` itself if None)."""
+    if tilt_um is None:
+        return z_um
+    out = np.array(z_um, np.float64)
+    out[:, list(TIP_TILT)] += tilt_um
+    return out
 
 
 class PSFModel:
@@ -115,13 +126,14 @@ class PSFModel:
         return self._fns[key]
 
     def predict(self, positions: np.ndarray, sed_weights: np.ndarray | None = None,
-                kind: str = "poly", progress: bool = False) -> np.ndarray:
+                kind: str = "poly", progress: bool = False, tilt_um: np.ndarray | None = None) -> np.ndarray:
         """Model stamps at field positions (N, 2), unit flux.
 
         ``kind``: 'poly' (N, stamp, stamp) polychromatic at observation
         resolution (needs ``sed_weights`` (N, n_bins)); 'mono' (N, n_bins,
         stamp, stamp) monochromatic; 'sr' (N, sr, sr) super-resolved
-        polychromatic (3x the pixel resolution, no binning).
+        polychromatic (3x the pixel resolution, no binning). ``tilt_um`` (N, 2): the stars'
+        Noll (Z2, Z3) offsets from the stamp's optical axis, um (None: on the axis).
         """
         require(kind in PREDICT_KINDS, "kind", kind, f"one of {list(PREDICT_KINDS)}")
         positions, sed_weights = check_stars(positions, sed_weights, self.telescope.n_bins)
@@ -129,18 +141,30 @@ class PSFModel:
             require(sed_weights is not None, "sed_weights", None, f"(N, {self.telescope.n_bins}) for kind {kind!r}")
         else:
             sed_weights = np.full((len(positions), self.telescope.n_bins), 1.0 / self.telescope.n_bins)
-        z = self.zernikes_um(positions)
-        dd_w = self.dd_monomials(positions) @ self.dd_mixing
+        z = with_tilts(self.zernikes_um(positions), tilt_um)
+        return self._render(z, self.dd_monomials(positions) @ self.dd_mixing, sed_weights, kind, progress)
+
+    def render(self, zernikes_um: np.ndarray, sed_weights: np.ndarray, kind: str = "poly") -> np.ndarray:
+        """Stamps of given per-star Zernike coefficients (N, n_zernikes), um, through this model's
+        optics (no data-driven part): e.g. the true wavefront of simulated stars."""
+        require(kind in PREDICT_KINDS, "kind", kind, f"one of {list(PREDICT_KINDS)}")
+        z = np.atleast_2d(np.asarray(zernikes_um, np.float64))
+        require(z.shape[1] == self.config.n_zernikes, "zernikes_um", z.shape, f"(N, {self.config.n_zernikes})")
+        _, sed_weights = check_stars(np.zeros((len(z), 2)), sed_weights, self.telescope.n_bins)
+        return self._render(z, np.zeros((len(z), self.config.dd_features)), sed_weights, kind, False,
+                            np.zeros_like(self.dd_maps_um))
+
+    def _render(self, z, dd_w, sed_weights, kind, progress, dd_maps=None) -> np.ndarray:
         fn = self._predict_fn(kind)
         B = self.config.batch_stars
         tf = self.tf
+        maps = tf.constant((self.dd_maps_um if dd_maps is None else dd_maps).astype(self.real))
         out = []
-        for a in tqdm(range(0, len(positions), B), desc=f"predict {kind}", disable=not progress, unit="batch"):
-            sl = padded_rows(a, B, len(positions))
-            res = fn(*(tf.constant(v[sl].astype(self.real)) for v in (z, dd_w)),
-                     tf.constant(self.dd_maps_um.astype(self.real)),
+        for a in tqdm(range(0, len(z), B), desc=f"predict {kind}", disable=not progress, unit="batch"):
+            sl = padded_rows(a, B, len(z))
+            res = fn(*(tf.constant(v[sl].astype(self.real)) for v in (z, dd_w)), maps,
                      tf.constant(sed_weights[sl].astype(self.real)))
-            out.append(res.numpy()[: min(B, len(positions) - a)])
+            out.append(res.numpy()[: min(B, len(z) - a)])
         return np.concatenate(out).astype(np.float64)
 
     # ----------------------------------------------------------------- the training objective
@@ -149,19 +173,23 @@ class PSFModel:
         return TrainingData.from_stars(positions, noisy, sed_weights, self.telescope.stamp_px,
                                        self.telescope.n_bins, self.config.noise_radius_px, sigma)
 
-    def _loss_grad_fn(self, part: str):
-        """Chunk function -> (sum_b w_b mse_b, grads) for part 'param' or 'dd'."""
-        key = ("grad", part, self.config.data_driven)
+    def _loss_grad_fn(self, part: str, tilted: bool = False):
+        """Chunk function -> (sum_b w_b mse_b, grads) for part 'param' or 'dd'; ``tilted``: it
+        takes each star's Zernike offsets ``dz`` (B, nz) too (a function of its own, so the
+        stars on the axis keep the graph that made the committed results)."""
+        key = ("grad", part, self.config.data_driven, tilted)
         if key in self._fns:
             return self._fns[key]
         tf = self.tf
         optics = self.optics
         use_dd = self.config.data_driven
 
-        def fn(C, feats, mix, maps, m5, sed, obs, w):
+        def fn(C, feats, mix, maps, m5, sed, obs, w, dz=None):
             with tf.GradientTape() as tape:
                 tape.watch([C, mix, maps])
                 z = tf.matmul(feats, C, transpose_b=True)
+                if dz is not None:
+                    z = z + dz
                 dd_w = tf.matmul(m5, mix) if use_dd else None
                 model = optics.poly(z, dd_w, maps, sed)
                 mse = tf.reduce_mean(tf.square(model - obs), axis=[1, 2])
@@ -180,16 +208,18 @@ class PSFModel:
         ``m5`` the data-driven monomials. Chunks of ``batch_stars`` stars.
         """
         B, N = self.config.batch_stars, len(feats)
-        fn = self._loss_grad_fn(part)
+        fn = self._loss_grad_fn(part, data.tilt_um is not None)
         cst = self.optics.constant
         Ct, mixt, mapst = cst(C), cst(mix), cst(maps)
         sed, obs, w = data.sed_weights, data.noisy, data.weights
+        dz = None if data.tilt_um is None else with_tilts(np.zeros((N, self.config.n_zernikes)), data.tilt_um)
         total, grads = 0.0, None
         for a in range(0, N, B):
             sl = padded_rows(a, B, N)
             wb = w[sl].copy()
             wb[min(B, N - a):] = 0.0                     # padding rows carry no weight
-            loss, g = fn(Ct, cst(feats[sl]), mixt, mapst, cst(m5[sl]), cst(sed[sl]), cst(obs[sl]), cst(wb))
+            extra = () if dz is None else (cst(dz[sl]),)
+            loss, g = fn(Ct, cst(feats[sl]), mixt, mapst, cst(m5[sl]), cst(sed[sl]), cst(obs[sl]), cst(wb), *extra)
             total += float(loss.numpy())
             g = [x.numpy().astype(np.float64) for x in g]
             grads = g if grads is None else [x + y for x, y in zip(grads, g)]

@@ -150,7 +150,7 @@ def make_classifier(key: str, c: ClassifyParams, sed_weights, seed: int, progres
     if key.startswith("likelihood_"):
         return LikelihoodClassifier(sed_weights, c.likelihood)
     if key == "bayes_gt":
-        return LikelihoodClassifier.bayes_limit(sed_weights)
+        return LikelihoodClassifier.bayes_limit(sed_weights, shift=c.likelihood.shift)
     raise ConfigError(f"unknown classifier method {key!r}; allowed: pca_mlp, cnn_mlp, svm_psf_<psf>, "
                       f"likelihood_<psf>, svm_like_<psf>, bayes_gt")
 
@@ -228,7 +228,7 @@ def classify_once(task) -> dict:
 
 
 def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, second: dict | None = None,
-                       second_stats: dict | None = None, progress: bool = True) -> dict:
+                       second_stats: dict | None = None, progress: bool = True, keys: list | None = None) -> dict:
     """Experiments E2 (realisations) and E3 (generalisation).
 
     ``pool``: the pooled classifier stars (training + test), arrays ``noisy``
@@ -241,6 +241,7 @@ def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, 
 
     Every (realisation, method) is one task of :func:`classify_once`, run by
     ``c.workers`` single-threaded processes: the results do not depend on ``workers``.
+    ``keys``: only these methods (default: every method of :func:`method_keys`).
 
     Returns ``keys``, ``splits`` (train/test indices per realisation), ``runs``
     {key: [scores per realisation]}, ``generalisation_runs``, ``predictions``
@@ -253,7 +254,9 @@ def run_classification(pool: dict, stats: dict, sed_weights, c: ClassifyParams, 
     require("gt" in stats, "stats", psf_names, "a dict with at least 'gt' (the true PSF)")
     require(second is None or (second_stats is not None and "gt" in second_stats), "second_stats",
             second_stats, "{'gt': PSFStats of the second exposure} when second is given")
-    keys = method_keys(psf_names, [m.lower() for m in c.stacked])
+    every = method_keys(psf_names, [m.lower() for m in c.stacked])
+    require(keys is None or set(keys) <= set(every), "keys", keys, f"methods among {every}")
+    keys = every if keys is None else [k for k in every if k in keys]
     n_total = len(pool["labels"])
     splits = realisation_splits(n_total, c.n_train, c.n_test, c.realisations, c.seed)
     gen_keys = [k for k in keys if not (k.startswith("likelihood_") and k != "likelihood_gt")] if second else []

@@ -19,6 +19,7 @@ from ..params import ConfigError, Section, param, positive, require
 from ..physics.field import FieldSpec
 from ..physics.telescope import Telescope
 from ..psf_model import PSFModel, PSFModelConfig, evaluate, fit, reset_even_part
+from ..psf_model.offsets import OffsetFit, fit_with_offsets
 from ..psf_model.evaluate import TEST_KEYS
 from ..psf_model.recipes import AdamSchedule, EvenReset, LBFGSSchedule, check_per_set
 
@@ -33,7 +34,9 @@ class PSFModelsParams(Section):
     ``paper``); ``warm_start`` (fast recipe): S(k+1) starts from S(k)'s fit;
     ``even_reset`` (fast recipe, warm start): at that set, the even part of the warm
     start is reset (:class:`~starsed.psf_model.recipes.EvenReset`); ``seed``: set k's
-    random start and preconditioner draws use seed + k.
+    random start and preconditioner draws use seed + k; ``offsets`` (null: the stars are taken
+    to sit on the stamp's optical axis): fit each training star's offset while training
+    (:class:`~starsed.psf_model.offsets.OffsetFit`), for stars off the pixel centre.
     """
 
     SECTION = "psf_models"
@@ -50,6 +53,7 @@ class PSFModelsParams(Section):
     fast: LBFGSSchedule = field(default_factory=LBFGSSchedule)
     even_reset: EvenReset | None = None
     paper: AdamSchedule = field(default_factory=AdamSchedule)
+    offsets: OffsetFit | None = None
 
     def check(self, where: str) -> None:
         n = len(self.training_sets)
@@ -121,9 +125,13 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
         recipe, t0 = schedule.recipe(i), time.perf_counter()
         if warm and prev is not None and s.even_reset is not None and n == s.even_reset.at:
             recipe = reset_even_part(model, data, recipe, s.even_reset.plain_passes, s.seed + i, progress)
-        report = fit(model, data, recipe, seed=s.seed + i,
-                     init="current" if (warm and prev is not None) else "random", progress=progress,
-                     preconditioner=precond if warm else None)
+        init = "current" if (warm and prev is not None) else "random"
+        if s.offsets is None:
+            report = fit(model, data, recipe, seed=s.seed + i, init=init, progress=progress,
+                         preconditioner=precond if warm else None)
+        else:
+            report, _ = fit_with_offsets(model, data, recipe, s.offsets.rounds, s.offsets.iterations,
+                                         seed=s.seed + i, init=init, progress=progress)
         report.seconds = time.perf_counter() - t0          # the reset's passes included
         precond = report.preconditioner
         cumulative = (cumulative if warm else 0.0) + report.seconds

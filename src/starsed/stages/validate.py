@@ -18,9 +18,9 @@ import argparse
 import sys
 
 from ..params import ConfigError, Sections, load_params, require, sections_from
-from . import classify, impact_summary, predict_seds, psf_impact, psf_models, seds, simulate
+from . import classify, impact_summary, predict_seds, psf_impact, psf_models, realistic, seds, simulate
 
-MODULES = (seds, simulate, psf_models, classify, predict_seds, psf_impact, impact_summary)
+MODULES = (seds, simulate, psf_models, classify, predict_seds, psf_impact, impact_summary, realistic)
 OUTPUT = "build/params.json"
 
 
@@ -39,6 +39,7 @@ def check_between(cfg: Sections) -> None:
     psf_models.check_against_params(psf, cfg.telescope, sim.n_pool, sim.n_test)
     classify.check_against_params(cfg.classify, psf, cfg.telescope, sim.n_pool, sim.n_test)
     predict_seds.check_against_params(cfg.predict_seds, psf, sim.n_pool)
+    realistic.check_against_params(cfg.realistic, psf)
     n_extra = cfg.predict_seds.extra_rows[1] - cfg.predict_seds.extra_rows[0]
     require(cfg.psf_impact.added[-1] <= n_extra, "psf_impact.added", list(cfg.psf_impact.added),
             f"at most the {n_extra} labelled extra stars (predict_seds.extra_rows)")
