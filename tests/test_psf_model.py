@@ -285,3 +285,18 @@ def test_offsets_are_recovered_from_the_noisy_stamps():
     t = model_tilts(model, tr["positions"], tr["sed_weights"], tr["noisy"])
     found_px = t * shift_per_tilt_px(TEL64, 64)
     assert np.max(np.abs(found_px - tr["offsets_px"])) < 0.03, np.abs(found_px - tr["offsets_px"]).max()
+
+
+def test_the_offsets_leave_the_field_its_tilt():
+    from starsed.physics.field import monomials
+    from starsed.psf_model.offsets import without_field_part
+
+    rng = np.random.default_rng(0)
+    pos = rng.uniform(0, 1000, (200, 2))
+    M = monomials(pos, 4)
+    smooth = M @ rng.normal(0, 0.01, (15, 2))                 # a tilt field: the model's own Z2, Z3 terms
+    own = rng.uniform(-0.05, 0.05, (200, 2))
+    out = without_field_part(smooth + own, M)
+    assert np.allclose(M.T @ out, 0.0, atol=1e-10)            # nothing left that the field can write
+    assert np.allclose(out, without_field_part(own, M))       # the smooth part is gone entirely
+    assert np.corrcoef(out[:, 0], own[:, 0])[0, 1] > 0.9      # the stars' own offsets stay

@@ -63,23 +63,36 @@ def model_tilts(model, positions: np.ndarray, sed_weights: np.ndarray, noisy: np
                               max_step_um=max_step)
 
 
+def without_field_part(tilts_um: np.ndarray, monomials: np.ndarray) -> np.ndarray:
+    """Per-star offsets minus their least-squares fit by the position monomials (N, n_monomials).
+
+    A tip/tilt that varies smoothly over the field is the wavefront field's own Z2, Z3 terms;
+    per-star offsets could absorb it, and the model's field would then lose it (test stars,
+    evaluated at their true offsets, would be displaced by the field's tilt). Offsets are the
+    part no polynomial of the position writes."""
+    return tilts_um - monomials @ np.linalg.lstsq(monomials, tilts_um, rcond=None)[0]
+
+
 def fit_with_offsets(model, data, recipe, rounds: int, iterations: int = 4, seed: int = 0, init: str = "random",
                      progress: bool = True):
     """Train ``model`` on ``data`` (:class:`~starsed.psf_model.data.TrainingData`) while fitting each
     star's offset: ``rounds`` times, estimate the offsets under the current model
-    (:func:`model_tilts`, from the last estimate), then train on the stars with those offsets for
-    1 / rounds of the recipe's passes (the first round from ``init``, later ones warm). Returns the
-    last :class:`~starsed.psf_model.training.FitReport` and the offsets (N, 2), um."""
+    (:func:`model_tilts`, from the last estimate; their field part removed,
+    :func:`without_field_part`), then train on the stars with those offsets for 1 / rounds of the
+    recipe's passes (the first round from ``init``, later ones warm). Returns the last
+    :class:`~starsed.psf_model.training.FitReport` and the offsets (N, 2), um."""
     from .training import fit
 
     require(rounds >= 1, "offsets rounds", rounds, "an integer >= 1")
     share = max(1, recipe.passes // rounds) if hasattr(recipe, "passes") else None
     tilts, report = data.tilt_um, None
+    M = model.monomials(data.positions)
     for r in range(rounds):
         if r or init == "current":
-            tilts = model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts, iterations)
+            tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts,
+                                                   iterations), M)
         part = replace(recipe, passes=share) if share is not None else recipe
         report = fit(model, data.with_tilts(tilts), part, seed=seed + r, init=init if r == 0 else "current",
                      progress=progress)
-    tilts = model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts, iterations)
+    tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts, iterations), M)
     return report, tilts
