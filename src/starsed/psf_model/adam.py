@@ -7,6 +7,8 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
+from .model import with_tilts
+
 from .data import TrainingData
 from .recipes import AdamRecipe
 
@@ -22,6 +24,8 @@ def fit_adam(model, data: TrainingData, recipe: AdamRecipe, seed: int, progress:
     positions, noisy, sed, w = data.positions, data.noisy, data.sed_weights, data.weights
     history: list[dict] = []
     N = len(positions)
+    # stars off the stamp's axis: their (Z2, Z3) offsets join the wavefront (a graph of its own)
+    dz = None if data.tilt_um is None else with_tilts(np.zeros((N, model.config.n_zernikes)), data.tilt_um)
     feats, m5 = model.monomials(positions), model.dd_monomials(positions)
     cst = optics.constant
     C = tf.Variable(model.C_hat.astype(model.real))
@@ -38,9 +42,11 @@ def fit_adam(model, data: TrainingData, recipe: AdamRecipe, seed: int, progress:
     def make_step(part, opt, dd_on):
         vars_ = [C] if part == "param" else [mix, maps]
 
-        def step(feats_b, m5_b, sed_b, obs_b, w_b):
+        def step(feats_b, m5_b, sed_b, obs_b, w_b, dz_b=None):
             with tf.GradientTape() as tape:
                 z = tf.matmul(feats_b, C, transpose_b=True)
+                if dz_b is not None:
+                    z = z + dz_b
                 dd_w = tf.matmul(m5_b, mix) if dd_on else None
                 stars = optics.poly(z, dd_w, maps, sed_b)
                 loss = tf.reduce_mean(w_b * tf.reduce_mean(tf.square(stars - obs_b), axis=[1, 2]))
@@ -66,8 +72,9 @@ def fit_adam(model, data: TrainingData, recipe: AdamRecipe, seed: int, progress:
             losses = []
             for a in range(0, N, B):
                 idx = order[a:a + B]
+                extra = () if dz is None else (cst(dz[idx]),)
                 losses.append(float(step(cst(feats[idx]), cst(m5[idx]), cst(sed[idx]),
-                                         cst(noisy[idx]), cst(w[idx])).numpy()) * len(idx))
+                                         cst(noisy[idx]), cst(w[idx]), *extra).numpy()) * len(idx))
             loss = sum(losses) / N
             history.append({"phase": part, "loss": loss, "seconds": time.perf_counter() - t_start})
             if callback is not None:
