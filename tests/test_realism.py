@@ -8,7 +8,7 @@ import pytest
 from starsed.optics import Optics
 from starsed.params import ConfigError, from_params
 from starsed.physics.field import random_field, regular_grid, wfe_rms_um, zernike_coefficients
-from starsed.physics.seds import TEMPLATES, build_table
+from starsed.physics.seds import TEMPLATES, build_table, one_nm_edges
 from starsed.physics.telescope import Telescope, centroid_px
 from starsed.realism import Realism
 from starsed.realism import detectors as det
@@ -119,13 +119,13 @@ def test_reddening_by_zero_is_the_identity_and_grows_monotonically(seds_table):
 def test_realistic_seds_keep_labels_and_true_weights(seds_table):
     spec = rs.RealisticSEDs(mix_max=0.4, ebv_mean=0.0)
     labels = np.random.default_rng(0).integers(0, 13, 500)
-    out = rs.realistic_seds(spec, seds_table["seds_1nm"], seds_table["wavelength_nm"], EUCLID.bin_edges_nm,
+    out = rs.realistic_seds(spec, seds_table["seds_1nm"], one_nm_edges(EUCLID.band_nm), EUCLID.bin_edges_nm,
                             labels, np.random.default_rng(1))
     assert out["sed_weights"].shape == (500, EUCLID.n_bins)
     assert np.allclose(out["sed_weights"].sum(1), 1.0)
     assert np.array_equal(out["labels"], labels) and np.array_equal(out["spectral_type"], labels)
     reddened = rs.realistic_seds(dataclasses.replace(spec, ebv_mean=0.3), seds_table["seds_1nm"],
-                                 seds_table["wavelength_nm"], EUCLID.bin_edges_nm, labels, np.random.default_rng(1))
+                                 one_nm_edges(EUCLID.band_nm), EUCLID.bin_edges_nm, labels, np.random.default_rng(1))
     assert np.mean(reddened["labels"] >= labels) == 1.0 and np.mean(reddened["labels"] > labels) > 0.05
 
 

@@ -7,6 +7,7 @@ import numpy as np
 
 from ..params import Section
 from ..physics.field import FieldSpec, zernike_coefficients
+from ..physics.seds import one_nm_edges
 from ..physics.telescope import Telescope
 from . import detectors as det
 from . import offsets as off
@@ -67,7 +68,7 @@ def draw_effects(spec: Realism, telescope: Telescope, field_spec: FieldSpec, C_u
 
     The draws come from ``numpy.random.default_rng([spec.seed, exposure_seed])``, one stream per
     exposure, in a fixed order (random field, mosaic, offsets, SEDs), each only when its
-    effect is on. ``seds_table``: the seds stage's arrays (``seds_1nm``, ``wavelength_nm``).
+    effect is on. ``seds_table``: the seds stage's arrays (``seds_1nm``, on the band's 1 nm bins).
     """
     rng = np.random.default_rng([spec.seed, exposure_seed])
     size, n = field_spec.size, len(positions)
@@ -92,7 +93,7 @@ def draw_effects(spec: Realism, telescope: Telescope, field_spec: FieldSpec, C_u
         render[:, list(off.TIP_TILT)] += off.tilt_um(shift, telescope)
         per_star["offsets_px"] = shift
     if spec.seds.active:
-        s = sed.realistic_seds(spec.seds, seds_table["seds_1nm"], seds_table["wavelength_nm"],
+        s = sed.realistic_seds(spec.seds, seds_table["seds_1nm"], one_nm_edges(telescope.band_nm),
                                telescope.bin_edges_nm, labels, rng)
         sed_weights, labels = s.pop("sed_weights"), s.pop("labels")
         per_star.update(s)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..params import Section, non_negative, param
+from ..params import ConfigError, Section, non_negative, param
 from ..physics.seds import integrate_bins
 
 #: extinction laws offered (classes of ``dust_extinction.parameter_averages``), with their R_V range
@@ -46,8 +46,6 @@ class RealisticSEDs(Section):
     def check(self, where: str) -> None:
         lo, hi = LAWS[self.law]
         if not lo <= self.r_v <= hi:
-            from ..params import ConfigError
-
             raise ConfigError(f"parameter {where}.r_v = {self.r_v!r} is invalid; allowed: {lo}..{hi} for "
                               f"{where}.law = {self.law!r}")
 
@@ -89,13 +87,14 @@ def nearest_template(seds: np.ndarray, templates: np.ndarray) -> np.ndarray:
     return np.argmin(d, axis=1)
 
 
-def realistic_seds(spec: RealisticSEDs, templates_1nm: np.ndarray, wavelength_nm: np.ndarray,
+def realistic_seds(spec: RealisticSEDs, templates_1nm: np.ndarray, edges_1nm: np.ndarray,
                    bin_edges_nm: np.ndarray, labels: np.ndarray, rng: np.random.Generator) -> dict:
     """Per star: ``sed_weights`` (N, n_bins, unit sum) of its true SED, ``labels`` (nearest
     template), ``spectral_type`` (the drawn one), ``mix_fraction``, ``mix_with`` and ``ebv``.
 
-    ``templates_1nm`` (n_classes, n_nm): unit-flux templates on the 1 nm bins centred on
-    ``wavelength_nm``; ``bin_edges_nm``: the telescope's wavelength bins.
+    ``templates_1nm`` (n_classes, n_nm): unit-flux templates on the 1 nm bins of edges
+    ``edges_1nm`` (:func:`starsed.physics.seds.one_nm_edges`); ``bin_edges_nm``: the telescope's
+    wavelength bins.
     """
     labels = np.asarray(labels)
     n = len(labels)
@@ -104,9 +103,7 @@ def realistic_seds(spec: RealisticSEDs, templates_1nm: np.ndarray, wavelength_nm
     ebv = rng.exponential(spec.ebv_mean, n) if spec.ebv_mean > 0 else np.zeros(n)
     s = mix(templates_1nm, labels, t, other)
     if spec.ebv_mean > 0:
-        s = redden(s, ebv, spec.r_v, extinction_curve(spec.law, spec.r_v, wavelength_nm))
-    half = 0.5 * np.diff(wavelength_nm[:2])[0]
-    edges_1nm = np.append(wavelength_nm - half, wavelength_nm[-1] + half)
+        s = redden(s, ebv, spec.r_v, extinction_curve(spec.law, spec.r_v, 0.5 * (edges_1nm[1:] + edges_1nm[:-1])))
     w = integrate_bins(edges_1nm, s, np.asarray(bin_edges_nm, np.float64))
     return {"sed_weights": w / w.sum(axis=1, keepdims=True), "labels": nearest_template(s, templates_1nm),
             "spectral_type": labels, "mix_fraction": t, "mix_with": other, "ebv": ebv}
