@@ -66,7 +66,7 @@ def smoke_repo(tmp_path_factory, mirror):
     params = (repo / "params.yaml").read_text()
     (repo / "params.yaml").write_text(params.replace("\nprofile: default", "\nprofile: smoke", 1))
     assert yaml.safe_load((repo / "params.yaml").read_text())["profile"] == "smoke"
-    for p in ("metrics", "records", "figures", "tables", "plots", "notebooks/executed", "paper/paper.pdf",
+    for p in ("metrics", "records", "figures", "tables", "plots", "docs/notebooks", "paper/paper.pdf",
               "dvc.lock"):                                          # committed results of the default run
         target = repo / p
         if target.is_dir():

@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-EXECUTED = ROOT / "notebooks" / "executed"
+EXECUTED = ROOT / "docs" / "notebooks"
 
 
 def notebook_stages() -> dict[str, dict]:
@@ -99,3 +99,17 @@ def test_dvc_metrics_show_fits_on_one_screen():
     lines = [line for line in out.splitlines() if line.strip()]
     assert len(lines) >= 4, out                       # a header and one row per headline file
     assert max(map(len, lines)) <= 200, out
+
+
+def test_source_notebooks_are_stored_without_outputs():
+    """``notebooks/`` holds the parameterised sources only; their executed copies live in
+    ``docs/notebooks/``. A source with outputs or execution counts would be a stale result."""
+    sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert sources, "no stage notebooks in notebooks/"
+    assert not [p for p in (ROOT / "notebooks").rglob("*.ipynb") if p.parent != ROOT / "notebooks"], \
+        "executed copies belong in docs/notebooks/, not under notebooks/"
+    for p in sources:
+        for cell in json.loads(p.read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, \
+                    f"{p.relative_to(ROOT)} is stored with outputs"

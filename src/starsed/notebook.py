@@ -2,7 +2,7 @@
 
 Executes ``notebooks/NAME.ipynb`` with papermill from the repository root (cell
 outputs echoed to the console, so progress bars show) and publishes the executed
-copy as ``notebooks/executed/NAME.ipynb`` (``NAME_TAG.ipynb`` for one
+copy as ``docs/notebooks/NAME.ipynb`` (``NAME_TAG.ipynb`` for one
 configuration of a foreach stage), with its figures inline, for readers who read
 without running anything: the hosting site renders it.
 
@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 SOURCE_DIR = "notebooks"
-EXECUTED_DIR = "notebooks/executed"
+EXECUTED_DIR = "docs/notebooks"
 #: notebook-level papermill metadata kept in the published copy
 KEEP_PAPERMILL = ("duration", "parameters", "input_path", "output_path", "exception")
 

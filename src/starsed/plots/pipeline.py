@@ -132,7 +132,7 @@ def _label_outputs(templates: list[str]) -> str:
     figures, tables, rest = set(), set(), []
     for t in templates:
         p = _norm(re.sub(r"\$\{\s*key\s*\}", "{key}", re.sub(r"\$\{\s*item\.(\w+)\s*\}", r"{\1}", t)))
-        if p.startswith(("build/notebooks/", "notebooks/executed/", "records/", "metrics/headline/")):
+        if p.startswith(("build/notebooks/", "docs/notebooks/", "records/", "metrics/headline/")):
             continue                  # the published notebook, timings and headline of every stage
         stem, _, ext = p.rpartition(".")
         if p.startswith("figures/") and ext in ("pdf", "png", "svg", "eps"):

@@ -3,7 +3,7 @@
 ``python -m starsed.report.readme`` rewrites every block of ``README.md`` between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` from ``metrics/`` (results),
 the published numbers (:mod:`.published`), the executed notebooks' durations
-(``notebooks/executed/*.ipynb``, papermill's per-notebook seconds) and the
+(``docs/notebooks/*.ipynb``, papermill's per-notebook seconds) and the
 benchmarks' recorded outputs (``benchmarks/results/<name>.txt``);
 ``--check`` only compares, and ``tests/test_readme.py`` fails when a number in the
 README differs from the metrics.
@@ -119,7 +119,7 @@ def durations(root: Path) -> dict[str, float]:
     """Seconds per stage from the executed notebooks (papermill's durations; foreach configurations
     summed under their stage's name)."""
     out: dict[str, float] = {}
-    for nb in sorted((root / "notebooks" / "executed").glob("*.ipynb")):
+    for nb in sorted((root / "docs" / "notebooks").glob("*.ipynb")):
         seconds = _json(nb).get("metadata", {}).get("papermill", {}).get("duration")
         if seconds is None:
             continue
