@@ -7,8 +7,6 @@ import time
 import numpy as np
 from tqdm.auto import tqdm
 
-from .model import with_tilts
-
 from .data import TrainingData
 from .recipes import AdamRecipe
 
@@ -24,8 +22,9 @@ def fit_adam(model, data: TrainingData, recipe: AdamRecipe, seed: int, progress:
     positions, noisy, sed, w = data.positions, data.noisy, data.sed_weights, data.weights
     history: list[dict] = []
     N = len(positions)
-    # stars off the stamp's axis: their (Z2, Z3) offsets join the wavefront (a graph of its own)
-    dz = None if data.tilt_um is None else with_tilts(np.zeros((N, model.config.n_zernikes)), data.tilt_um)
+    # stars off the stamp's axis (their (Z2, Z3) offsets) and the per-detector focus term join the
+    # wavefront as per-star offsets (a graph of its own)
+    dz = model.star_offsets_um(data)
     feats, m5 = model.monomials(positions), model.dd_monomials(positions)
     cst = optics.constant
     C = tf.Variable(model.C_hat.astype(model.real))

@@ -21,7 +21,10 @@ class PSFModelConfig(Section):
     stage takes it from the ``field`` section). ``precision``: 'single'
     (complex64 arithmetic as float32 pairs) or 'double'. ``batch_stars``: stars
     per forward/backward chunk (bounds memory, not results). ``jit``: compile
-    the chunk functions with XLA.
+    the chunk functions with XLA. ``detector_grid`` (n_x, n_y) or None: a per-detector focus
+    term on that mosaic of the field (each detector's own defocus, a piston and a slope along
+    x and y, :mod:`starsed.psf_model.detectors`): what a CCD out of the focal surface adds,
+    jumps at detector edges that no polynomial of the position writes; None: no such term.
     """
 
     SECTION = "psf_models.model"
@@ -39,12 +42,20 @@ class PSFModelConfig(Section):
     precision: Literal["single", "double"] = "single"
     batch_stars: int = param(32, check=lambda v: v >= 1, allowed="an integer >= 1")
     jit: bool = True
+    detector_grid: tuple[int, int] | None = param(None, check=lambda v: len(v) == 2 and min(v) >= 1,
+                                                  allowed="null or [n_x, n_y], positive integers "
+                                                          "(Euclid VIS: [6, 6])")
 
     def check(self, where: str) -> None:
         n5 = (self.dd_degree + 1) * (self.dd_degree + 2) // 2
         if self.dd_features != n5:
             raise ConfigError(f"parameter {where}.dd_features = {self.dd_features!r} is invalid; allowed: the "
                               f"number of monomials of degree <= dd_degree = {n5} (square mixing matrix)")
+
+    @property
+    def n_detectors(self) -> int:
+        """Detectors of the per-detector focus term (0: none)."""
+        return 0 if self.detector_grid is None else self.detector_grid[0] * self.detector_grid[1]
 
     @property
     def n_monomials(self) -> int:

@@ -2,6 +2,7 @@
 
     OPD(x, y) = sum_k z_k(x, y) Z_k  +  (m5(x, y)^T A) S          [um]
                 parametric: z = C_hat m(x, y)   data-driven (optional)
+                (+ a per-detector defocus on z_4, optional: :mod:`.detectors`)
     pupil field A exp(2 pi i OPD / lambda) -> |MFT|^2 on the oversampled grid
     -> 3 x 3 binning -> unit flux per wavelength -> SED-weighted sum
 
@@ -28,9 +29,11 @@ from ..optics.tf_optics import TFOptics, padded_rows
 from ..params import require
 from ..physics.field import monomials
 from ..physics.telescope import Telescope
+from ..realism.detectors import DEFOCUS
 from ..realism.offsets import TIP_TILT
 from .config import PSFModelConfig
 from .data import TrainingData, check_stars
+from .detectors import PER_DETECTOR, detector_focus_um
 
 PREDICT_KINDS = ("poly", "mono", "sr")
 
@@ -50,12 +53,13 @@ class PSFModel:
 
     Arrays: ``C_hat`` (n_zernikes, n_monomials), um (parametric field);
     ``dd_mixing`` (dd_features, dd_features) and ``dd_maps_um``
-    (dd_features, P, P), um (data-driven OPD; zeros when off).
+    (dd_features, P, P), um (data-driven OPD; zeros when off); ``detector_focus``
+    (n_detectors, 3), um of Z4 (the per-detector focus term; no rows when off).
     """
 
     def __init__(self, telescope: Telescope, config: PSFModelConfig = PSFModelConfig(),
                  C_hat: np.ndarray | None = None, dd_mixing: np.ndarray | None = None,
-                 dd_maps_um: np.ndarray | None = None):
+                 dd_maps_um: np.ndarray | None = None, detector_focus: np.ndarray | None = None):
         self.telescope = telescope
         self.config = config
         self.optics = TFOptics(telescope, config.pupil_samples, config.n_zernikes, config.precision, config.jit)
@@ -71,13 +75,19 @@ class PSFModel:
         require(self.dd_mixing.shape == (nf, nf), "dd_mixing shape", self.dd_mixing.shape, f"({nf}, {nf})")
         require(self.dd_maps_um.shape == (nf, P, P), "dd_maps_um shape", self.dd_maps_um.shape,
                 f"({nf}, {P}, {P})")
+        nd = config.n_detectors
+        self.detector_focus = (np.zeros((nd, PER_DETECTOR)) if detector_focus is None
+                               else np.asarray(detector_focus, np.float64))
+        require(self.detector_focus.shape == (nd, PER_DETECTOR), "detector_focus shape", self.detector_focus.shape,
+                f"({nd}, {PER_DETECTOR})")
         self._fns: dict = {}
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Copies of the trainable arrays."""
-        return {"C_hat": self.C_hat.copy(), "dd_mixing": self.dd_mixing.copy(), "dd_maps_um": self.dd_maps_um.copy()}
+        return {"C_hat": self.C_hat.copy(), "dd_mixing": self.dd_mixing.copy(), "dd_maps_um": self.dd_maps_um.copy(),
+                "detector_focus": self.detector_focus.copy()}
 
-    def set_arrays(self, C_hat=None, dd_mixing=None, dd_maps_um=None) -> None:
+    def set_arrays(self, C_hat=None, dd_mixing=None, dd_maps_um=None, detector_focus=None) -> None:
         """Replace the trainable arrays (those given)."""
         if C_hat is not None:
             self.C_hat = np.asarray(C_hat, np.float64)
@@ -85,6 +95,8 @@ class PSFModel:
             self.dd_mixing = np.asarray(dd_mixing, np.float64)
         if dd_maps_um is not None:
             self.dd_maps_um = np.asarray(dd_maps_um, np.float64)
+        if detector_focus is not None:
+            self.detector_focus = np.asarray(detector_focus, np.float64)
 
     # ----------------------------------------------------------------- position features
     def monomials(self, positions: np.ndarray) -> np.ndarray:
@@ -96,8 +108,28 @@ class PSFModel:
         return monomials(positions, self.config.dd_degree, self.config.field_size)
 
     def zernikes_um(self, positions: np.ndarray) -> np.ndarray:
-        """Parametric Zernike coefficients (N, n_zernikes), um, at field positions."""
-        return self.monomials(positions) @ self.C_hat.T
+        """Parametric Zernike coefficients (N, n_zernikes), um, at field positions (the
+        per-detector focus term included, if the model has one)."""
+        z = self.monomials(positions) @ self.C_hat.T
+        if self.config.detector_grid is not None:
+            z[:, DEFOCUS] += self.detector_defocus_um(positions)
+        return z
+
+    def detector_defocus_um(self, positions: np.ndarray) -> np.ndarray:
+        """The per-detector focus term's Z4 (N,), um, at field positions (zeros without one)."""
+        if self.config.detector_grid is None:
+            return np.zeros(len(positions))
+        return detector_focus_um(self.detector_focus, self.config.detector_grid, positions, self.config.field_size)
+
+    def star_offsets_um(self, data: TrainingData) -> np.ndarray | None:
+        """Per-star Zernike offsets (N, n_zernikes), um, that training adds to the field part
+        C_hat m(x, y): each star's tip/tilt offset and the per-detector focus term (held while
+        the field is trained); None when there are neither."""
+        if data.tilt_um is None and self.config.detector_grid is None:
+            return None
+        dz = with_tilts(np.zeros((len(data), self.config.n_zernikes)), data.tilt_um)
+        dz[:, DEFOCUS] += self.detector_defocus_um(data.positions)
+        return dz
 
     def opd_um(self, positions: np.ndarray) -> np.ndarray:
         """Model OPD maps (N, P, P), um, at field positions (zero outside the unit disk)."""
@@ -126,14 +158,16 @@ class PSFModel:
         return self._fns[key]
 
     def predict(self, positions: np.ndarray, sed_weights: np.ndarray | None = None,
-                kind: str = "poly", progress: bool = False, tilt_um: np.ndarray | None = None) -> np.ndarray:
+                kind: str = "poly", progress: bool = False, tilt_um: np.ndarray | None = None,
+                dz_um: np.ndarray | None = None) -> np.ndarray:
         """Model stamps at field positions (N, 2), unit flux.
 
         ``kind``: 'poly' (N, stamp, stamp) polychromatic at observation
         resolution (needs ``sed_weights`` (N, n_bins)); 'mono' (N, n_bins,
         stamp, stamp) monochromatic; 'sr' (N, sr, sr) super-resolved
         polychromatic (3x the pixel resolution, no binning). ``tilt_um`` (N, 2): the stars'
-        Noll (Z2, Z3) offsets from the stamp's optical axis, um (None: on the axis).
+        Noll (Z2, Z3) offsets from the stamp's optical axis, um (None: on the axis); ``dz_um``
+        (N, n_zernikes): any further per-star Zernike offsets, um (e.g. a derivative's step).
         """
         require(kind in PREDICT_KINDS, "kind", kind, f"one of {list(PREDICT_KINDS)}")
         positions, sed_weights = check_stars(positions, sed_weights, self.telescope.n_bins)
@@ -142,6 +176,8 @@ class PSFModel:
         else:
             sed_weights = np.full((len(positions), self.telescope.n_bins), 1.0 / self.telescope.n_bins)
         z = with_tilts(self.zernikes_um(positions), tilt_um)
+        if dz_um is not None:
+            z = z + dz_um
         return self._render(z, self.dd_monomials(positions) @ self.dd_mixing, sed_weights, kind, progress)
 
     def render(self, zernikes_um: np.ndarray, sed_weights: np.ndarray, kind: str = "poly") -> np.ndarray:
@@ -208,11 +244,11 @@ class PSFModel:
         ``m5`` the data-driven monomials. Chunks of ``batch_stars`` stars.
         """
         B, N = self.config.batch_stars, len(feats)
-        fn = self._loss_grad_fn(part, data.tilt_um is not None)
+        dz = self.star_offsets_um(data)
+        fn = self._loss_grad_fn(part, dz is not None)
         cst = self.optics.constant
         Ct, mixt, mapst = cst(C), cst(mix), cst(maps)
         sed, obs, w = data.sed_weights, data.noisy, data.weights
-        dz = None if data.tilt_um is None else with_tilts(np.zeros((N, self.config.n_zernikes)), data.tilt_um)
         total, grads = 0.0, None
         for a in range(0, N, B):
             sl = padded_rows(a, B, N)
@@ -241,6 +277,8 @@ class PSFModel:
         arrays = {"C_hat_um": self.C_hat}
         if self.config.data_driven:
             arrays.update(dd_mixing=self.dd_mixing, dd_maps_um=self.dd_maps_um)
+        if self.config.detector_grid is not None:
+            arrays.update(detector_focus_um=self.detector_focus)
         attrs = {"config": json.dumps(as_dict(self.config), sort_keys=True),
                  "telescope": json.dumps(as_dict(self.telescope), sort_keys=True)}
         if provenance is not None:
@@ -258,5 +296,6 @@ class PSFModel:
         if "model" in config:                      # files of the flat layout named the kind 'model'
             config["kind"] = config.pop("model")
         return cls(Telescope(**attrs["telescope"]), PSFModelConfig(**config), C_hat=arrays["C_hat_um"],
-                   dd_mixing=arrays.get("dd_mixing"), dd_maps_um=arrays.get("dd_maps_um"))
+                   dd_mixing=arrays.get("dd_mixing"), dd_maps_um=arrays.get("dd_maps_um"),
+                   detector_focus=arrays.get("detector_focus_um"))
 

@@ -6,7 +6,8 @@ Gauss-Newton on its own two parameters: r = obs - f(t), J = df/dt by central dif
 ``step_um``, t <- t + (J^T J)^-1 J^T r (each star's noise weight is a constant factor, so it
 drops out), each step clipped to ``max_step_px``. The images are unit-flux, so no amplitude is
 fitted. :func:`fit_with_offsets` alternates these estimates with the PSF model's own training,
-as wf-psf alternates its centroid correction with the model fit.
+as wf-psf alternates its centroid correction with the model fit; a model with a per-detector
+focus term (:mod:`.detectors`) has that term re-fitted in the same alternation.
 """
 from __future__ import annotations
 
@@ -23,12 +24,16 @@ from ..realism.offsets import shift_per_tilt_px
 class OffsetFit(Section):
     """``psf_models.offsets``: fit each training star's offset from the stamp's optical axis while
     training (:func:`fit_with_offsets`): ``rounds`` alternations of offset estimates and training,
-    ``iterations`` Gauss-Newton steps per estimate."""
+    ``iterations`` Gauss-Newton steps per estimate; for a model with a per-detector focus term,
+    ``detector_iterations`` Gauss-Newton steps on it per round, under a Gaussian prior of sd
+    ``detector_prior_um`` (um of Z4) on each of its coefficients."""
 
     SECTION = "psf_models.offsets"
 
     rounds: int = param(3, check=positive, allowed="an integer >= 1")
     iterations: int = param(4, check=positive, allowed="an integer >= 1")
+    detector_iterations: int = param(2, check=positive, allowed="an integer >= 1")
+    detector_prior_um: float = param(0.005, check=positive, allowed="a positive number of um")
 
 
 def gauss_newton_tilts(render: Callable[[np.ndarray], np.ndarray], noisy: np.ndarray, tilt0_um: np.ndarray,
@@ -74,14 +79,21 @@ def without_field_part(tilts_um: np.ndarray, monomials: np.ndarray) -> np.ndarra
 
 
 def fit_with_offsets(model, data, recipe, rounds: int, iterations: int = 4, seed: int = 0, init: str = "random",
-                     progress: bool = True):
+                     progress: bool = True, detector_iterations: int = 2, detector_prior_um: float = 0.005):
     """Train ``model`` on ``data`` (:class:`~starsed.psf_model.data.TrainingData`) while fitting each
     star's offset: ``rounds`` times, estimate the offsets under the current model
     (:func:`model_tilts`, from the last estimate; their field part removed,
     :func:`without_field_part`), then train on the stars with those offsets for 1 / rounds of the
     recipe's passes (the first round from ``init``, later ones warm). Returns the last
-    :class:`~starsed.psf_model.training.FitReport` and the offsets (N, 2), um."""
+    :class:`~starsed.psf_model.training.FitReport` and the offsets (N, 2), um. A model with a
+    per-detector focus term gets it re-fitted (:func:`~.detectors.fit_detector_focus`) after each
+    offset estimate and once more at the end."""
+    from .detectors import fit_detector_focus
     from .training import fit
+
+    def detectors(tilts):
+        if model.config.detector_grid is not None:
+            fit_detector_focus(model, data, tilts, detector_iterations, detector_prior_um)
 
     require(rounds >= 1, "offsets rounds", rounds, "an integer >= 1")
     share = max(1, recipe.passes // rounds) if hasattr(recipe, "passes") else None
@@ -91,8 +103,10 @@ def fit_with_offsets(model, data, recipe, rounds: int, iterations: int = 4, seed
         if r or init == "current":
             tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts,
                                                    iterations), M)
+            detectors(tilts)
         part = replace(recipe, passes=share) if share is not None else recipe
         report = fit(model, data.with_tilts(tilts), part, seed=seed + r, init=init if r == 0 else "current",
                      progress=progress)
     tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts, iterations), M)
+    detectors(tilts)
     return report, tilts

@@ -53,13 +53,22 @@ def defocus_per_height(telescope: Telescope) -> float:
     return 1.0 / (16.0 * np.sqrt(3.0) * N ** 2)
 
 
+def detector_coordinates(grid: tuple[int, int], positions: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    """Detector of each position (N, 2) in field units on a ``grid`` = (n_x, n_y) mosaic of the
+    field [0, size]^2: its index ix + n_x iy (row-major over y), and the position relative to
+    the detector's centre in half-widths, (N, 2), -1..1 across the detector."""
+    nx, ny = grid
+    p = np.asarray(positions, np.float64)
+    w = np.array([size / nx, size / ny])
+    ix = np.clip(np.floor(p[:, 0] / w[0]).astype(int), 0, nx - 1)
+    iy = np.clip(np.floor(p[:, 1] / w[1]).astype(int), 0, ny - 1)
+    centre = (np.stack([ix, iy], axis=1) + 0.5) * w
+    return ix + nx * iy, (p - centre) / (w / 2)
+
+
 def detector_index(spec: Detectors, positions: np.ndarray, size: float) -> np.ndarray:
     """Detector of each position (N, 2) in field units: ix + n_x iy (row-major over y)."""
-    nx, ny = spec.grid
-    p = np.asarray(positions, np.float64)
-    ix = np.clip(np.floor(p[:, 0] / (size / nx)).astype(int), 0, nx - 1)
-    iy = np.clip(np.floor(p[:, 1] / (size / ny)).astype(int), 0, ny - 1)
-    return ix + nx * iy
+    return detector_coordinates(spec.grid, positions, size)[0]
 
 
 def draw_mosaic(spec: Detectors, rng: np.random.Generator) -> dict[str, np.ndarray]:
@@ -70,12 +79,7 @@ def draw_mosaic(spec: Detectors, rng: np.random.Generator) -> dict[str, np.ndarr
 
 def heights_um(spec: Detectors, mosaic: dict, positions: np.ndarray, size: float) -> np.ndarray:
     """Height (um) of the focal plane under each position (N, 2), from the detectors' mosaic."""
-    nx, ny = spec.grid
-    p = np.asarray(positions, np.float64)
-    d = detector_index(spec, p, size)
-    w = np.array([size / nx, size / ny])
-    centre = (np.stack([d % nx, d // nx], axis=1) + 0.5) * w
-    rel = (p - centre) / (w / 2)                                      # -1..1 across the detector
+    d, rel = detector_coordinates(spec.grid, positions, size)
     return mosaic["piston_um"][d] + np.sum(mosaic["tilt_um"][d] * rel, axis=1)
 
 

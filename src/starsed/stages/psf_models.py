@@ -66,6 +66,10 @@ class PSFModelsParams(Section):
             available = self.fast.passes[self.training_sets.index(r.at)]
             require(r.plain_passes <= available, f"{where}.even_reset.plain_passes", r.plain_passes,
                     f"0..{available} (the passes of that set)")
+        if self.model.detector_grid is not None:
+            require(self.offsets is not None, f"{where}.offsets", None,
+                    f"an offset fit {{rounds: .., iterations: ..}}: its alternation fits the per-detector focus "
+                    f"term of {where}.model.detector_grid = {list(self.model.detector_grid)} (or that grid null)")
 
     @property
     def names(self) -> list[str]:
@@ -131,7 +135,9 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
                          preconditioner=precond if warm else None)
         else:
             report, _ = fit_with_offsets(model, data, recipe, s.offsets.rounds, s.offsets.iterations,
-                                         seed=s.seed + i, init=init, progress=progress)
+                                         seed=s.seed + i, init=init, progress=progress,
+                                         detector_iterations=s.offsets.detector_iterations,
+                                         detector_prior_um=s.offsets.detector_prior_um)
         report.seconds = time.perf_counter() - t0          # the reset's passes included
         precond = report.preconditioner
         cumulative = (cumulative if warm else 0.0) + report.seconds

@@ -4,10 +4,13 @@ One exposure like the main one (same seed, same star counts) simulated with ever
 ``realistic.effects`` (:mod:`starsed.realism`) on; then
 
 - PSF models S1..S6 (the ``psf_models`` recipe at ``realistic.training_sets``) trained twice:
-  with each training star's offset fitted (:class:`~starsed.psf_model.offsets.OffsetFit`
-  ``realistic.offsets``) and with the offsets ignored (every star taken to sit on the axis);
-  both evaluated on the noiseless test stars at the test stars' true offsets (the PSF is
-  asked for where the star is);
+  the model that knows these data, with each training star's offset fitted
+  (:class:`~starsed.psf_model.offsets.OffsetFit` ``realistic.offsets``), a per-detector focus
+  term on the effects' mosaic (``realistic.detector_focus``) and the data-driven part on
+  (``realistic.data_driven``: the wavefront is outside the parametric family), and the model
+  of the idealised run as it is (offsets ignored: every star taken to sit on the axis; no
+  detector term; the ``psf_models`` architecture); both evaluated on the noiseless test stars
+  at the test stars' true offsets (the PSF is asked for where the star is);
 - the PSF-aware classifiers with the true PSF (``realistic.classifiers``: SVM+PSF, likelihood,
   Bayes limit) over ``realistic.realisations`` realisations of the ``classify`` protocol, once
   with the true PSF rendered at each star's true offset and once at its offset estimated from
@@ -55,7 +58,9 @@ class RealisticParams(Section):
     """The ``realistic`` params section: the ``effects`` (a :class:`~starsed.realism.Realism`),
     the PSF models' ``training_sets``, the offset fit of the PSF models (``offsets``), the
     ``classifiers`` and their ``realisations``, and ``workers`` (processes; the results do not
-    depend on it)."""
+    depend on it). ``detector_focus``: the fitted models have a per-detector focus term on the
+    mosaic of ``effects.detectors`` (when that effect is on); ``data_driven``: the fitted
+    models have the data-driven part on."""
 
     SECTION = "realistic"
 
@@ -64,6 +69,8 @@ class RealisticParams(Section):
                                            check=lambda v: len(v) > 0 and all(b > a for a, b in zip(v, v[1:])),
                                            allowed="a non-empty list of increasing positive star counts")
     offsets: OffsetFit = field(default_factory=OffsetFit)
+    detector_focus: bool = True
+    data_driven: bool = True
     classifiers: tuple[str, ...] = param(CLASSIFIERS, check=lambda v: len(v) > 0 and set(v) <= set(CLASSIFIERS),
                                          allowed=f"a non-empty list among {list(CLASSIFIERS)}")
     realisations: int = param(5, check=positive, allowed="an integer >= 1")
@@ -85,13 +92,19 @@ def check_against_params(r: RealisticParams, s: PSFModelsParams) -> None:
 
 
 def psf_settings(cfg, fitted: bool) -> PSFModelsParams:
-    """The PSF models' section at the realistic training sets, offsets fitted or ignored."""
-    s = cfg.psf_models
-    check_against_params(cfg.realistic, s)
-    n = len(cfg.realistic.training_sets)
+    """The PSF models' section at the realistic training sets: the model that knows the data
+    (``fitted``: offsets fitted, the detector term and data-driven part as ``realistic`` says)
+    or the idealised run's model (offsets ignored)."""
+    s, r = cfg.psf_models, cfg.realistic
+    check_against_params(r, s)
+    n = len(r.training_sets)
     cut = lambda sched: replace(sched, **{f: getattr(sched, f)[:n] for f in sched.PER_SET})  # noqa: E731
-    return replace(s, training_sets=tuple(cfg.realistic.training_sets), fast=cut(s.fast), paper=cut(s.paper),
-                   offsets=cfg.realistic.offsets if fitted else None)
+    model = s.model
+    if fitted:
+        grid = r.effects.detectors.grid if (r.detector_focus and r.effects.detectors.active) else None
+        model = replace(model, detector_grid=grid, data_driven=model.data_driven or r.data_driven)
+    return replace(s, training_sets=tuple(r.training_sets), fast=cut(s.fast), paper=cut(s.paper),
+                   offsets=r.offsets if fitted else None, model=model)
 
 
 def psf_task(task) -> dict:
@@ -223,7 +236,9 @@ def run(cfg, seds_path=paths.SEDS, out_dir: str = "data/realistic", root=".", pr
         "offset_estimate_rmse_px": float(np.sqrt(np.mean(centroid_err ** 2))),
         "exposure": {k: round(v, 4) for k, v in summary.items()},
         "realisations": r.realisations,
-        "params": {"effects": provenance(cfg)["params"]["realistic"]["effects"]},
+        "params": {"effects": provenance(cfg)["params"]["realistic"]["effects"],
+                   "fitted_model": {k: provenance(cfg)["params"]["realistic"][k]
+                                    for k in ("offsets", "detector_focus", "data_driven")}},
     }
     record = {"seconds": seconds, "train_seconds": {"offsets_fitted": {k: v["train_seconds"] for k, v in fitted.items()},
                                                      "offsets_ignored": {k: v["train_seconds"]
