@@ -7,7 +7,7 @@ elongated along x has e1 > 0, along the diagonal stamp[i, i] e2 > 0.
 import numpy as np
 import pytest
 
-from starsed.metrics.shapes import adaptive_moments, shape_errors
+from starsed.metrics.shapes import NoConvergedStars, adaptive_moments, shape_errors
 
 N_SIDE = 64
 
@@ -94,8 +94,12 @@ def test_non_converging_stars_are_excluded(stamps):
     assert not adaptive_moments(bad)["ok"][3]
     err = shape_errors(bad, stamps)
     assert err["n_stars"] == len(CASES) - 2 and err["e1_rmse"] == 0.0
-    with pytest.raises(ValueError, match="converged on no star"):
+    with pytest.raises(NoConvergedStars, match="converged on no star"):          # a ValueError
         shape_errors(np.zeros_like(stamps), stamps)
+
+
+def test_no_converged_star_is_a_value_error():
+    assert issubclass(NoConvergedStars, ValueError)
 
 
 def test_shape_mismatch_names_the_argument(stamps):

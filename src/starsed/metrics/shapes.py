@@ -23,10 +23,14 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["adaptive_moments", "shape_errors"]
+__all__ = ["adaptive_moments", "shape_errors", "NoConvergedStars"]
 
 #: FWHM of a Gaussian in units of its sigma, 2 sqrt(2 ln 2)
 _FWHM_PER_SIGMA = 2.0 * np.sqrt(2.0 * np.log(2.0))
+
+
+class NoConvergedStars(ValueError):
+    """:func:`shape_errors` found no star on which HSM converged for both model and truth."""
 
 
 def _stamps(x, name: str) -> np.ndarray:
@@ -91,7 +95,8 @@ def shape_errors(model_stamps, truth_stamps, guess_sigma: float | None = None) -
     e1_rmse, e2_rmse: RMS of e1_model - e1_truth and of e2_model - e2_truth;
     r2_rmse: RMS of (R^2_model - R^2_truth) / mean(R^2_truth), the relative size
     error (dimensionless; the mean over the same stars); n_stars: how many stars
-    were used. Raises ValueError on a shape mismatch, and if no star converged on both.
+    were used. Raises ValueError on a shape mismatch, and :class:`NoConvergedStars` (a
+    ValueError) if no star converged on both.
     """
     model = _stamps(model_stamps, "model_stamps")
     truth = _stamps(truth_stamps, "truth_stamps")
@@ -102,8 +107,8 @@ def shape_errors(model_stamps, truth_stamps, guess_sigma: float | None = None) -
     t = adaptive_moments(truth, guess_sigma)
     keep = m["ok"] & t["ok"]
     if not keep.any():
-        raise ValueError(f"adaptive moments converged on no star of both model_stamps and truth_stamps "
-                         f"({int(m['ok'].sum())} of {len(keep)} model, {int(t['ok'].sum())} truth)")
+        raise NoConvergedStars(f"adaptive moments converged on no star of both model_stamps and truth_stamps "
+                               f"({int(m['ok'].sum())} of {len(keep)} model, {int(t['ok'].sum())} truth)")
 
     def rms(d):
         return float(np.sqrt(np.mean(np.square(d))))
