@@ -112,6 +112,10 @@ def test_training_lowers_loss_and_recovers_low_order(trained):
     assert min(losses) < 1.01 * noise_floor          # fitted down to the noise
     err = evaluate(m, te)
     assert err["rel_rmse_pct"] < 1.0
+    # shapes of the super-resolved stamps: every star measured; the truth's e1, e2 are ~0.02, 0.01 RMS
+    # and this fit gets them to ~5e-4, its relative size to ~1e-3
+    assert err["shape_stars"] == len(te["positions"])
+    assert max(err["e1_rmse"], err["e2_rmse"]) < 0.002 and err["r2_rmse"] < 0.005
     # the Zernike field (Noll 2..10: tip/tilt, defocus, astigmatism, coma, trefoil) at the test positions
     true_z = te["zernikes_um"][:, 1:]
     fit_z = m.zernikes_um(te["positions"])[:, 1:]
@@ -233,7 +237,7 @@ def test_the_stage_writes_models_and_is_deterministic(tmp_path):
         digests.append([(tmp_path / run / f).read_bytes() for f in ("S1.h5", "S2.h5", "test_errors.h5")])
     assert digests[0] == digests[1]
     assert set(metrics) == {"S1", "S2"}
-    for key in ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct"):
+    for key in ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "sr_rel_rmse_pct", "e1_rmse", "e2_rmse", "r2_rmse"):
         assert key in metrics["S2"]
     # results are the same bytes on a rerun; the timings live apart, in the record
     assert (tmp_path / "a/metrics/psf_models.json").read_bytes() == (tmp_path / "b/metrics/psf_models.json").read_bytes()

@@ -6,6 +6,7 @@ from typing import Mapping
 import numpy as np
 
 from ..metrics.psf import opd_rmse_from_zernikes_um, opd_rmse_um, psf_errors
+from ..metrics.shapes import NoConvergedStars, shape_errors
 from ..optics.stamps import polychromatic
 
 #: test-star arrays :func:`evaluate` uses (those present): truth stamps and Zernikes
@@ -20,7 +21,10 @@ def evaluate(model, test: Mapping[str, np.ndarray]) -> dict:
     OPD error) and offsets_px (stars off the stamp's optical axis: the model is
     evaluated at each test star's offset, which is where its PSF is asked for).
     Returns :func:`starsed.metrics.psf.psf_errors` plus 'opd_rmse_nm' (mean over
-    stars, piston removed, model pupil sampling).
+    stars, piston removed, model pupil sampling) and, with sr, the shape errors of the
+    super-resolved polychromatic stamps (:func:`starsed.metrics.shapes.shape_errors`):
+    'e1_rmse', 'e2_rmse', 'r2_rmse' (relative, R^2 / <R^2>) over the 'shape_stars' stars
+    whose adaptive moments converged on both model and truth (None, 0 where on none).
     """
     pos, sed = test["positions"], test["sed_weights"]
     tilt = None
@@ -32,6 +36,13 @@ def evaluate(model, test: Mapping[str, np.ndarray]) -> dict:
     poly = polychromatic(mono, np.asarray(sed, np.float64))
     sr = model.predict(pos, sed, kind="sr", tilt_um=tilt) if "sr" in test else None
     out = psf_errors(poly, test["noiseless"], sr, test.get("sr"), mono, test.get("mono"))
+    if sr is not None:
+        try:
+            shapes = shape_errors(sr, test["sr"])
+        except NoConvergedStars:
+            shapes = {"e1_rmse": None, "e2_rmse": None, "r2_rmse": None, "n_stars": 0}
+        out.update(e1_rmse=shapes["e1_rmse"], e2_rmse=shapes["e2_rmse"], r2_rmse=shapes["r2_rmse"],
+                   shape_stars=shapes["n_stars"])
     if "zernikes_um" in test:
         truth_z = np.asarray(test["zernikes_um"])[:, :model.config.n_zernikes]
         if model.config.data_driven:              # the model's OPD is not a Zernike sum: on the pupil grid

@@ -147,6 +147,8 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
             "rel_rmse_pct": err["rel_rmse_pct"], "rel_rmse_std_pct": err["rel_rmse_std_pct"],
             "rel_rmse_sem_pct": err["rel_rmse_sem_pct"], "sr_rel_rmse_pct": err.get("sr_rel_rmse_pct"), "sr_rel_rmse_std_pct": err.get("sr_rel_rmse_std_pct"),
             "mono_rel_rmse_pct": err.get("mono_rel_rmse_pct"), "opd_rmse_nm": err.get("opd_rmse_nm"),
+            "e1_rmse": err.get("e1_rmse"), "e2_rmse": err.get("e2_rmse"), "r2_rmse": err.get("r2_rmse"),
+            "shape_stars": err.get("shape_stars"),
             "train_seconds": report.seconds, "cumulative_seconds": cumulative,
             "passes": report.passes, "final_loss": report.final_loss,
             "warm_start_from": s.names[i - 1] if (warm and i > 0) else None,
@@ -164,7 +166,8 @@ def train_training_sets(telescope: Telescope, train: Mapping[str, np.ndarray], t
 TRAIN_KEYS = ("positions", "sed_weights", "noisy")
 #: per model: results (metrics/psf_models.json) and timings (records/psf_models.json)
 METRIC_KEYS = ("n_train", "rel_rmse_pct", "rel_rmse_std_pct", "rel_rmse_sem_pct", "sr_rel_rmse_pct", "sr_rel_rmse_std_pct",
-               "mono_rel_rmse_pct", "opd_rmse_nm", "passes", "final_loss", "warm_start_from", "recipe")
+               "mono_rel_rmse_pct", "opd_rmse_nm", "e1_rmse", "e2_rmse", "r2_rmse", "shape_stars",
+               "passes", "final_loss", "warm_start_from", "recipe")
 RECORD_KEYS = ("train_seconds", "cumulative_seconds")
 
 
