@@ -4,8 +4,10 @@ For each stage of ``dvc.yaml``, the code it runs (the module of ``python -m
 starsed...``, and for ``python -m starsed.notebook NAME`` the code cells of
 ``notebooks/NAME.ipynb``) is read statically and every ``starsed`` module it
 imports is followed, transitively, including imports inside functions, relative
-imports and the parent packages' ``__init__``. Each such file must be one of the
-stage's deps or lie in a folder that is one. The stage's params must be the
+imports and the parent packages' ``__init__``. The stage's code deps (its deps under
+``src/``) must be exactly these files, listed one by one: a missing one would let a
+stale result stand, an extra one (or a whole folder) would re-run the stage for an
+edit its code never reads. The stage's params must be the
 sections its module declares (``SECTIONS``), which provenance records, and the
 artefact paths of :mod:`starsed.paths` must be the ones dvc.yaml names.
 """
@@ -117,8 +119,30 @@ def dvc() -> dict:
     return yaml.safe_load((ROOT / "dvc.yaml").read_text())
 
 
+def extra_code_deps(dvc: dict, root: Path = ROOT) -> dict[str, list[str]]:
+    """{stage: [deps under src/ that are not files its code imports]} for the stages that have some."""
+    out = {}
+    for name, spec in stage_specs(dvc):
+        files = {f.relative_to(root).as_posix() for f in closure(stage_roots(spec, root), root / "src")}
+        extra = sorted(d for d in dep_paths(spec) if d.startswith("src/") and d not in files)
+        if extra:
+            out[name] = extra
+    return out
+
+
 def test_every_imported_module_is_a_dep(dvc):
     assert missing_code_deps(dvc) == {}
+
+
+def test_no_stage_depends_on_code_it_does_not_import(dvc):
+    assert extra_code_deps(dvc) == {}
+
+
+def test_the_extra_check_fails_on_a_folder_dep(dvc):
+    """A folder dep (what the stages had before) covers its files but is found as extra."""
+    spec = dvc["stages"]["seds"]
+    broken = {"stages": {"seds": {**spec, "deps": spec["deps"] + ["src/starsed/report"]}}}
+    assert extra_code_deps(broken) == {"seds": ["src/starsed/report"]}
 
 
 def test_the_check_fails_on_a_stage_that_misses_a_module(dvc, tmp_path):

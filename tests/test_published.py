@@ -1,13 +1,15 @@
 """What a reader opens without running anything: the executed notebooks, the figures, the paper.
 
 These check the committed results of the default-profile run: every stage's executed
-notebook is there with its figures inline (the same PNG bytes as the figure files),
-no timestamps or absolute paths, and the numbers it shows are the committed metrics.
+notebook is published as Markdown (``docs/notebooks/NAME.md``, rendered by the
+``publish`` stage) with its figures beside it (the same PNG bytes as the figure
+files), no timestamps or absolute paths, and the numbers it shows are the committed
+metrics. The executed ``.ipynb`` files themselves are DVC-cached, never in git.
 """
 from __future__ import annotations
 
-import base64
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 EXECUTED = ROOT / "docs" / "notebooks"
+IMAGE = re.compile(r"!\[[^\]]*\]\(([^)]+\.png)\)")
+SHOWN_JSON = re.compile(r"`([\w/.]+\.json)`:\n\n```json\n(.*?)\n```", re.S)
 
 
 def notebook_stages() -> dict[str, dict]:
@@ -30,50 +34,54 @@ def notebook_stages() -> dict[str, dict]:
     return out
 
 
-def outputs(nb: dict, mime: str) -> list:
-    return [o["data"][mime] for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])
-            if mime in o.get("data", {})]
-
-
 @pytest.fixture(scope="module")
-def executed() -> dict[str, dict]:
-    found = {p.stem: json.loads(p.read_text()) for p in sorted(EXECUTED.glob("*.ipynb"))}
+def pages() -> dict[str, str]:
+    found = {p.stem: p.read_text() for p in sorted(EXECUTED.glob("*.md")) if p.name != "README.md"}
     missing = sorted(set(notebook_stages()) - set(found))
-    assert not missing, f"executed notebooks missing from {EXECUTED.relative_to(ROOT)}: {missing}"
+    assert not missing, f"published notebooks missing from {EXECUTED.relative_to(ROOT)}: {missing}"
     return found
 
 
-def test_every_notebook_shows_its_figures_as_saved(executed):
+def test_every_notebook_shows_its_figures_as_saved(pages):
     for stem, spec in notebook_stages().items():
         pngs = [next(iter(o)) if isinstance(o, dict) else o for o in spec.get("outs", [])]
         pngs = [ROOT / p for p in pngs if str(p).startswith("figures/") and str(p).endswith(".png")]
-        shown = {base64.b64decode(data) for data in outputs(executed[stem], "image/png")}
+        shown = {(EXECUTED / rel).read_bytes() for rel in IMAGE.findall(pages[stem])}
         for png in pngs:
             assert png.read_bytes() in shown, f"{stem}: {png.name} is not shown inline as saved"
 
 
-def test_notebooks_hold_no_timestamps_absolute_paths_or_stderr(executed):
-    for stem, nb in executed.items():
-        meta = nb["metadata"].get("papermill", {})
-        assert "start_time" not in meta and "end_time" not in meta and meta.get("duration", 0) > 0, stem
-        assert not Path(meta.get("input_path", "x")).is_absolute(), stem
-        for cell in nb["cells"]:
-            assert "execution" not in cell.get("metadata", {}) and "papermill" not in cell.get("metadata", {}), stem
-            for o in cell.get("outputs", []):
-                assert not (o.get("output_type") == "stream" and o.get("name") == "stderr"), stem
-        text = json.dumps(nb)
-        assert str(ROOT) not in text, f"{stem} holds an absolute path of this checkout"
+def test_published_notebooks_hold_their_run_time_and_no_absolute_paths(pages):
+    durations = json.loads((EXECUTED / "durations.json").read_text())
+    for stem, text in pages.items():
+        assert durations.get(stem, 0) > 0, f"{stem}: no papermill duration recorded"
+        assert f"({durations[stem]:.0f} s)" in text.split("\n\n# ")[0], f"{stem}: the header lacks the run time"
+        assert str(ROOT) not in text and "start_time" not in text, stem
+    index = (EXECUTED / "README.md").read_text()
+    assert all(f"]({stem}.md)" in index for stem in pages), "the index does not link every notebook"
 
 
-def test_notebooks_show_the_committed_metrics(executed):
+def test_notebooks_show_the_committed_metrics(pages):
     """Each notebook ends by showing the results file its stage wrote: it must be the committed one."""
-    for stem, nb in executed.items():
-        shown = outputs(nb, "application/json")
+    for stem, text in pages.items():
+        shown = SHOWN_JSON.findall(text)
         assert shown, f"{stem}: no results shown (the last cell displays the stage's metrics as JSON)"
-        last = shown[-1]
-        source = ROOT / last["file"]
-        assert source.is_file(), f"{stem} shows {last['file']}, which is not committed"
-        assert json.loads(source.read_text()) == last["content"], f"{stem} disagrees with {last['file']}"
+        file, content = shown[-1]
+        source = ROOT / file
+        assert source.is_file(), f"{stem} shows {file}, which is not committed"
+        assert json.loads(source.read_text()) == json.loads(content), f"{stem} disagrees with {file}"
+
+
+def test_no_notebook_in_git_holds_outputs():
+    """Executed notebooks stay out of git (DVC caches them); every tracked .ipynb is a stripped source."""
+    tracked = subprocess.run(["git", "ls-files", "*.ipynb"], cwd=ROOT, capture_output=True, text=True,
+                             check=True).stdout.split()
+    assert tracked, "no notebooks tracked"
+    for rel in tracked:
+        assert rel.startswith("notebooks/"), f"{rel}: only the stage sources belong in git"
+        for cell in json.loads((ROOT / rel).read_text())["cells"]:
+            if cell["cell_type"] == "code":
+                assert not cell.get("outputs") and cell.get("execution_count") is None, f"{rel} holds outputs"
 
 
 def test_the_paper_is_committed_beside_its_sources():
@@ -102,7 +110,7 @@ def test_dvc_metrics_show_fits_on_one_screen():
 
 
 def test_source_notebooks_are_stored_without_outputs():
-    """``notebooks/`` holds the parameterised sources only; their executed copies live in
+    """``notebooks/`` holds the parameterised sources only; their executed copies are written to
     ``docs/notebooks/``. A source with outputs or execution counts would be a stale result."""
     sources = sorted((ROOT / "notebooks").glob("*.ipynb"))
     assert sources, "no stage notebooks in notebooks/"

@@ -103,6 +103,21 @@ def stage_graph(dvc_spec: dict) -> tuple[dict[str, Stage], list[tuple[str, str]]
     return stages, edges
 
 
+#: where every notebook stage writes its executed notebook
+EXECUTED_NOTEBOOKS = "docs/notebooks/"
+
+
+def notebook_readers(stages: dict[str, Stage], edges) -> set[str]:
+    """The stages whose every input is an executed notebook (the one that publishes them): their
+    edges come from every notebook stage, so the diagram draws the stage without them."""
+    def carried(a, b):
+        return [d for d in stages[b].deps if any(_feeds(o, d) for o in stages[a].outs)]
+
+    fed = {b for _, b in edges}
+    return {b for b in fed if all(_norm(d).startswith(EXECUTED_NOTEBOOKS)
+                                  for a, c in edges if c == b for d in carried(a, b))}
+
+
 def depths(names, edges) -> dict[str, int]:
     """Longest-path depth of every stage (0: no inputs); raises on a cycle."""
     preds = {n: [a for a, b in edges if b == n] for n in names}
@@ -306,13 +321,18 @@ def fig_pipeline(dvc_spec: dict):
     One box per stage, labelled with its name and, smaller, its main outputs (figures and
     tables counted, the executed notebooks left out); a ``foreach`` stage is one stacked box
     with a note of its configurations. Layered top to bottom by dependency depth; an arrow
-    A -> B where an output of A (or a folder holding it) is a dependency of B.
+    A -> B where an output of A (or a folder holding it) is a dependency of B, except into a
+    stage that reads only executed notebooks (:func:`notebook_readers`: one arrow from every
+    notebook stage would say nothing), which is drawn in the last layer.
     """
     stages, edges = stage_graph(dvc_spec)
     if not stages:
         raise ValueError("dvc_spec has no stages")
     names = list(stages)
+    readers = notebook_readers(stages, edges)
+    edges = [e for e in edges if e[1] not in readers]
     depth = depths(names, edges)
+    depth.update({r: max(depth.values()) for r in readers})       # drawn last, beside the paper
     n_layers = max(depth.values()) + 1
 
     def measure(text, size=SMALL_FONT_SIZE, weight="normal"):
@@ -324,7 +344,9 @@ def fig_pipeline(dvc_spec: dict):
         labels, widths, heights = {}, {}, {}
         for n in names:
             st = stages[n]
-            lines = _wrap_parts(_label_outputs(st.templates), max_detail, measure)
+            detail = (f"every stage's executed notebook, rendered: {EXECUTED_NOTEBOOKS}" if n in readers
+                      else _label_outputs(st.templates))
+            lines = _wrap_parts(detail, max_detail, measure)
             if st.configs:
                 note = _configs_note(st.configs)
                 lines += [" ".join(note)] if measure(" ".join(note)) <= max_detail else note

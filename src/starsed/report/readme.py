@@ -3,7 +3,8 @@
 ``python -m starsed.report.readme`` rewrites every block of ``README.md`` between
 ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` from ``metrics/`` (results),
 the published numbers (:mod:`.published`), the executed notebooks' durations
-(``docs/notebooks/*.ipynb``, papermill's per-notebook seconds) and the
+(``docs/notebooks/durations.json``, papermill's per-notebook seconds, written by the
+``publish`` stage) and the
 benchmarks' recorded outputs (``benchmarks/results/<name>.txt``);
 ``--check`` only compares, and ``tests/test_readme.py`` fails when a number in the
 README differs from the metrics.
@@ -116,24 +117,30 @@ def impact_block(s: dict) -> str:
 
 
 def durations(root: Path) -> dict[str, float]:
-    """Seconds per stage from the executed notebooks (papermill's durations; foreach configurations
-    summed under their stage's name)."""
+    """Seconds per stage from the executed notebooks (papermill's durations, as the ``publish`` stage
+    recorded them in ``docs/notebooks/durations.json``; foreach configurations summed under their
+    stage's name)."""
+    path = root / "docs" / "notebooks" / "durations.json"
     out: dict[str, float] = {}
-    for nb in sorted((root / "docs" / "notebooks").glob("*.ipynb")):
-        seconds = _json(nb).get("metadata", {}).get("papermill", {}).get("duration")
+    for stem, seconds in (_json(path).items() if path.is_file() else ()):
         if seconds is None:
             continue
-        stage = next((s for s in ("psf_impact",) if nb.stem.startswith(s + "_")), nb.stem)
+        stage = next((s for s in ("psf_impact",) if stem.startswith(s + "_")), stem)
         out[stage] = out.get(stage, 0.0) + float(seconds)
     return out
+
+
+#: the README's timing rows, in pipeline order
+TIMED_STAGES = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary",
+                "realistic")
 
 
 def timings_block(root: Path) -> str:
     d = durations(root)
     if not d:
         return "No executed notebooks yet.\n"
-    order = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary")
-    rows = [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in order if k in d]
+    rows = [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in TIMED_STAGES if k in d]
+    rows += [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in sorted(set(d) - set(TIMED_STAGES))]
     rows.append(["**all notebooks**", f"**{sum(d.values()) / 60:.1f}**"])
     return _table(["stage", "minutes"], rows, "lr")
 
