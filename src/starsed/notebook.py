@@ -1,10 +1,11 @@
 """Run one stage notebook: ``python -m starsed.notebook NAME``.
 
 Executes ``notebooks/NAME.ipynb`` with papermill from the repository root (cell
-outputs echoed to the console, so progress bars show) and publishes the executed
-copy as ``docs/notebooks/NAME.ipynb`` (``NAME_TAG.ipynb`` for one
-configuration of a foreach stage), with its figures inline, for readers who read
-without running anything: the hosting site renders it.
+outputs echoed to the console, so progress bars show) and writes the executed copy
+to ``docs/notebooks/NAME.ipynb`` (``NAME_TAG.ipynb`` for one configuration of a
+foreach stage), with its figures inline. DVC caches it (a notebook with outputs
+does not go into git); the ``publish`` stage renders it to Markdown for readers
+who read without running anything (:mod:`starsed.stages.publish`).
 
 The published copy is stable across reruns with the same results: papermill's
 timestamps and per-cell timings are removed (its total ``duration`` in seconds is

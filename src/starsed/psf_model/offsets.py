@@ -91,22 +91,23 @@ def fit_with_offsets(model, data, recipe, rounds: int, iterations: int = 4, seed
     from .detectors import fit_detector_focus
     from .training import fit
 
-    def detectors(tilts):
+    M = model.monomials(data.positions)
+
+    def estimate(tilts):
+        """The offsets under the current model, then (with the term) the per-detector focus at them."""
+        tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts,
+                                               iterations), M)
         if model.config.detector_grid is not None:
             fit_detector_focus(model, data, tilts, detector_iterations, detector_prior_um)
+        return tilts
 
     require(rounds >= 1, "offsets rounds", rounds, "an integer >= 1")
     share = max(1, recipe.passes // rounds) if hasattr(recipe, "passes") else None
     tilts, report = data.tilt_um, None
-    M = model.monomials(data.positions)
     for r in range(rounds):
         if r or init == "current":
-            tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts,
-                                                   iterations), M)
-            detectors(tilts)
+            tilts = estimate(tilts)
         part = replace(recipe, passes=share) if share is not None else recipe
         report = fit(model, data.with_tilts(tilts), part, seed=seed + r, init=init if r == 0 else "current",
                      progress=progress)
-    tilts = without_field_part(model_tilts(model, data.positions, data.sed_weights, data.noisy, tilts, iterations), M)
-    detectors(tilts)
-    return report, tilts
+    return report, estimate(tilts)
