@@ -50,9 +50,12 @@ def psf_models_block(m: dict) -> str:
         rows.append([k, str(r["n_train"]), rounded(r["rel_rmse_pct"], sem), rounded(r["rel_rmse_std_pct"], sem * 10),
                      rounded(r["sr_rel_rmse_pct"], sem) if r.get("sr_rel_rmse_pct") is not None else "—",
                      f"{r['opd_rmse_nm']:.1f}" if r.get("opd_rmse_nm") is not None else "—",
+                     *[f"{r[k] * s:.2f}" if r.get(k) is not None else "—"
+                       for k, s in (("e1_rmse", 1e3), ("e2_rmse", 1e3), ("r2_rmse", 1e2))],
                      f"{paper:.3f}" if paper is not None else "—"])
     return _table(["set", "training stars", "pixel error [%]", "std over stars [%]", "super-resolved [%]",
-                   "wavefront error [nm]", "paper, pixel [%]"], rows, "lrrrrrr")
+                   "wavefront error [nm]", "e1 RMSE [1e-3]", "e2 RMSE [1e-3]", "R2 RMSE [%]", "paper, pixel [%]"],
+                  rows, "lrrrrrrrrr")
 
 
 def classification_block(c: dict) -> str:

@@ -206,8 +206,9 @@ def run(cfg, simulate_path: str | Path = paths.MAIN, models_dir: str | Path = pa
 
 def result_rows(results: Mapping[str, Mapping]) -> list[dict]:
     """Rows for the PSF-model table: ours (mean over the test stars, to the precision of its
-    standard error; the spread over stars; the super-resolved error; the wavefront error)
-    beside the paper's pixel error at the same star count."""
+    standard error; the spread over stars; the super-resolved error; the wavefront error; the
+    shape errors e1, e2 in units of 1e-3 and R^2 in %) beside the paper's pixel error at the same
+    star count."""
     from ..report.precision import rounded
     from ..report.published import PSF_ERROR
 
@@ -218,14 +219,21 @@ def result_rows(results: Mapping[str, Mapping]) -> list[dict]:
         rows.append({"model": name, "n_train": r["n_train"], "rel_rmse_pct": rounded(r["rel_rmse_pct"], sem),
                      "rel_rmse_std_pct": rounded(r["rel_rmse_std_pct"], sem),
                      "sr_rel_rmse_pct": rounded(r["sr_rel_rmse_pct"], sem) if r.get("sr_rel_rmse_pct") else None,
-                     "opd_rmse_nm": r.get("opd_rmse_nm"), "paper_rel_rmse_pct": paper[0]})
+                     "opd_rmse_nm": r.get("opd_rmse_nm"), "paper_rel_rmse_pct": paper[0],
+                     **{f"{k}_scaled": (None if r.get(k) is None else float(r[k]) * scale)
+                        for k, scale in SHAPE_SCALES.items()}})
     return rows
 
 
+#: the shape errors in the table: e1, e2 RMSE in units of 1e-3, the relative R^2 RMSE in %
+SHAPE_SCALES = {"e1_rmse": 1e3, "e2_rmse": 1e3, "r2_rmse": 1e2}
 TABLE_COLUMNS = [("model", "model"), ("n_train", "training stars"), ("rel_rmse_pct", "pixel error [%]"),
                  ("rel_rmse_std_pct", "std over stars [%]"), ("sr_rel_rmse_pct", "super-resolved [%]"),
-                 ("opd_rmse_nm", "wavefront [nm]"), ("paper_rel_rmse_pct", "paper, pixel [%]")]
-TABLE_FORMATS = {"opd_rmse_nm": ".1f", "paper_rel_rmse_pct": ".3f"}
+                 ("opd_rmse_nm", "wavefront [nm]"), ("e1_rmse_scaled", "e1 RMSE [1e-3]"),
+                 ("e2_rmse_scaled", "e2 RMSE [1e-3]"), ("r2_rmse_scaled", "R2 RMSE [%]"),
+                 ("paper_rel_rmse_pct", "paper, pixel [%]")]
+TABLE_FORMATS = {"opd_rmse_nm": ".1f", "paper_rel_rmse_pct": ".3f", "e1_rmse_scaled": ".2f",
+                 "e2_rmse_scaled": ".2f", "r2_rmse_scaled": ".2f"}
 
 
 def model_files(s: PSFModelsParams, models_dir: str | Path = paths.PSF_MODELS_DIR) -> dict[str, Path]:
