@@ -54,7 +54,7 @@ def psf_models_block(m: dict) -> str:
                        for k, s in (("e1_rmse", 1e3), ("e2_rmse", 1e3), ("r2_rmse", 1e2))],
                      f"{paper:.3f}" if paper is not None else "—"])
     return _table(["set", "training stars", "pixel error [%]", "std over stars [%]", "super-resolved [%]",
-                   "wavefront error [nm]", "e1 RMSE [1e-3]", "e2 RMSE [1e-3]", "R2 RMSE [%]", "paper, pixel [%]"],
+                   "wavefront error [nm]", "e1 RMSE [1e-3]", "e2 RMSE [1e-3]", "size RMSE [%]", "paper, pixel [%]"],
                   rows, "lrrrrrrrrr")
 
 

@@ -230,7 +230,7 @@ SHAPE_SCALES = {"e1_rmse": 1e3, "e2_rmse": 1e3, "r2_rmse": 1e2}
 TABLE_COLUMNS = [("model", "model"), ("n_train", "training stars"), ("rel_rmse_pct", "pixel error [%]"),
                  ("rel_rmse_std_pct", "std over stars [%]"), ("sr_rel_rmse_pct", "super-resolved [%]"),
                  ("opd_rmse_nm", "wavefront [nm]"), ("e1_rmse_scaled", "e1 RMSE [1e-3]"),
-                 ("e2_rmse_scaled", "e2 RMSE [1e-3]"), ("r2_rmse_scaled", "R2 RMSE [%]"),
+                 ("e2_rmse_scaled", "e2 RMSE [1e-3]"), ("r2_rmse_scaled", "size RMSE [%]"),
                  ("paper_rel_rmse_pct", "paper, pixel [%]")]
 TABLE_FORMATS = {"opd_rmse_nm": ".1f", "paper_rel_rmse_pct": ".3f", "e1_rmse_scaled": ".2f",
                  "e2_rmse_scaled": ".2f", "r2_rmse_scaled": ".2f"}
