@@ -22,9 +22,12 @@ import copy
 import json
 from dataclasses import dataclass
 
-__all__ = ["Rendered", "render", "duration_s", "index_markdown"]
+__all__ = ["Rendered", "render", "duration_s", "index_markdown", "stage_of", "pipeline_order", "NOTEBOOK_STAGES"]
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+#: the notebook stages in pipeline order (dvc.yaml's; tests/test_publish.py checks that they agree)
+NOTEBOOK_STAGES = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary",
+                   "realistic")
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,17 @@ class Rendered:
 
     text: str
     images: dict[str, bytes]
+
+
+def stage_of(stem: str, stages) -> str:
+    """The stage among ``stages`` of an executed notebook's stem ('psf_impact_base50' -> 'psf_impact')."""
+    return next((s for s in stages if stem == s or stem.startswith(s + "_")), stem)
+
+
+def pipeline_order(stems, stages) -> list[str]:
+    """``stems`` in the order of ``stages``, the configurations of one stage alphabetically."""
+    rank = {s: i for i, s in enumerate(stages)}
+    return sorted(stems, key=lambda s: (rank.get(stage_of(s, stages), len(rank)), s))
 
 
 def duration_s(nb: dict) -> float | None:
