@@ -22,9 +22,14 @@ import copy
 import json
 from dataclasses import dataclass
 
-__all__ = ["Rendered", "render", "duration_s", "index_markdown", "stage_of", "pipeline_order", "NOTEBOOK_STAGES"]
+from ..notebook import EXECUTED_DIR
+
+__all__ = ["Rendered", "render", "duration_s", "index_markdown", "stage_of", "pipeline_order", "NOTEBOOK_STAGES",
+           "DURATIONS"]
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+#: papermill's seconds per executed notebook, as the ``publish`` stage records them
+DURATIONS = f"{EXECUTED_DIR}/durations.json"
 #: the notebook stages in pipeline order (dvc.yaml's; tests/test_publish.py checks that they agree)
 NOTEBOOK_STAGES = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary",
                    "realistic")
@@ -100,8 +105,7 @@ def render(stem: str, nb: dict) -> Rendered:
     node = nbformat.reads(json.dumps(_readable(nb)), as_version=4)
     body, resources = MarkdownExporter().from_notebook_node(node, resources={"output_files_dir": f"{stem}_files"})
     text = _header(stem, nb) + "\n".join(line.rstrip() for line in body.strip().splitlines()) + "\n"
-    images = {name: data for name, data in sorted(resources.get("outputs", {}).items())}
-    return Rendered(text, images)
+    return Rendered(text, dict(sorted(resources.get("outputs", {}).items())))
 
 
 def index_markdown(durations: dict[str, float | None], order: list[str]) -> str:

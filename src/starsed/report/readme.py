@@ -17,7 +17,7 @@ import re
 import sys
 from pathlib import Path
 
-from .notebooks import NOTEBOOK_STAGES, stage_of
+from .notebooks import DURATIONS, NOTEBOOK_STAGES, stage_of
 from .precision import format_pm, rounded
 from .published import CLASSIFICATION, GENERALISATION, IMPACT, LABELLING, PSF_ERROR
 
@@ -121,7 +121,7 @@ def durations(root: Path) -> dict[str, float]:
     """Seconds per stage from the executed notebooks (papermill's durations, as the ``publish`` stage
     recorded them in ``docs/notebooks/durations.json``; foreach configurations summed under their
     stage's name)."""
-    path = root / "docs" / "notebooks" / "durations.json"
+    path = root / DURATIONS
     out: dict[str, float] = {}
     for stem, seconds in (_json(path).items() if path.is_file() else ()):
         if seconds is None:
@@ -129,8 +129,6 @@ def durations(root: Path) -> dict[str, float]:
         stage = stage_of(stem, NOTEBOOK_STAGES)
         out[stage] = out.get(stage, 0.0) + float(seconds)
     return out
-
-
 
 
 def timings_block(root: Path) -> str:

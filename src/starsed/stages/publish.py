@@ -17,11 +17,10 @@ from pathlib import Path
 
 from ..io import atomic_path, read_json, write_json, write_text
 from ..notebook import EXECUTED_DIR
-from ..report.notebooks import NOTEBOOK_STAGES, duration_s, index_markdown, pipeline_order, render
+from ..report.notebooks import DURATIONS, NOTEBOOK_STAGES, duration_s, index_markdown, pipeline_order, render
 
 #: no params section: the stage renders what the notebook stages wrote
 SECTIONS: dict = {}
-DURATIONS = f"{EXECUTED_DIR}/durations.json"
 
 
 def main(root: str | Path = ".") -> int:
