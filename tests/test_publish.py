@@ -17,8 +17,8 @@ from pathlib import Path
 import yaml
 
 from starsed.plots.pipeline import notebook_readers, stage_graph
-from starsed.report.notebooks import index_markdown, render
-from starsed.stages.publish import pipeline_order, stage_of
+from starsed.report.notebooks import NOTEBOOK_STAGES as STAGES
+from starsed.report.notebooks import index_markdown, pipeline_order, render, stage_of
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -83,8 +83,8 @@ def test_index_lists_every_notebook_and_sums_the_minutes():
 
 
 def test_pipeline_order_groups_configurations_under_their_stage():
-    assert stage_of("psf_impact_base100") == "psf_impact" and stage_of("psf_models") == "psf_models"
-    assert pipeline_order(["realistic", "psf_impact_base50", "seds", "psf_models", "psf_impact_base100"]) == \
+    assert stage_of("psf_impact_base100", STAGES) == "psf_impact" and stage_of("psf_models", STAGES) == "psf_models"
+    assert pipeline_order(["realistic", "psf_impact_base50", "seds", "psf_models", "psf_impact_base100"], STAGES) == \
         ["seds", "psf_models", "psf_impact_base100", "psf_impact_base50", "realistic"]
 
 
@@ -97,6 +97,8 @@ def test_publish_reads_every_executed_notebook_and_writes_a_page_for_each():
                 stems += [f"{name}_{key}" for key in st["foreach"]]
         elif "starsed.notebook" in st["cmd"]:
             stems.append(name)
+    assert [s for s in STAGES if s in spec] == [s for s in spec if s in STAGES] and \
+        {stage_of(s, STAGES) for s in stems} == set(STAGES), "NOTEBOOK_STAGES is not dvc.yaml's notebook stages"
     deps = set(spec["publish"]["deps"])
     outs = {next(iter(o)) if isinstance(o, dict) else o for o in spec["publish"]["outs"]}
     assert {f"docs/notebooks/{s}.ipynb" for s in stems} <= deps

@@ -18,6 +18,7 @@ import numpy as np
 from matplotlib.patches import PathPatch
 from matplotlib.path import Path as MPath
 
+from ..notebook import EXECUTED_DIR
 from . import (FONT_SIZE, LINE_COLOURS, SMALL_FONT_SIZE, TEXT_WIDTH, diagram_axes, diagram_box, figure_function,
                new_figure, text_width)
 
@@ -104,7 +105,7 @@ def stage_graph(dvc_spec: dict) -> tuple[dict[str, Stage], list[tuple[str, str]]
 
 
 #: where every notebook stage writes its executed notebook
-EXECUTED_NOTEBOOKS = "docs/notebooks/"
+EXECUTED_NOTEBOOKS = f"{EXECUTED_DIR}/"
 
 
 def notebook_readers(stages: dict[str, Stage], edges) -> set[str]:
@@ -147,7 +148,7 @@ def _label_outputs(templates: list[str]) -> str:
     figures, tables, rest = set(), set(), []
     for t in templates:
         p = _norm(re.sub(r"\$\{\s*key\s*\}", "{key}", re.sub(r"\$\{\s*item\.(\w+)\s*\}", r"{\1}", t)))
-        if p.startswith(("build/notebooks/", "docs/notebooks/", "records/", "metrics/headline/")):
+        if p.startswith(("build/notebooks/", EXECUTED_NOTEBOOKS, "records/", "metrics/headline/")):
             continue                  # the published notebook, timings and headline of every stage
         stem, _, ext = p.rpartition(".")
         if p.startswith("figures/") and ext in ("pdf", "png", "svg", "eps"):
@@ -332,7 +333,8 @@ def fig_pipeline(dvc_spec: dict):
     readers = notebook_readers(stages, edges)
     edges = [e for e in edges if e[1] not in readers]
     depth = depths(names, edges)
-    depth.update({r: max(depth.values()) for r in readers})       # drawn last, beside the paper
+    last = max(depth.values())
+    depth.update({r: last for r in readers})                      # drawn last, beside the paper
     n_layers = max(depth.values()) + 1
 
     def measure(text, size=SMALL_FONT_SIZE, weight="normal"):

@@ -22,9 +22,17 @@ import copy
 import json
 from dataclasses import dataclass
 
-__all__ = ["Rendered", "render", "duration_s", "index_markdown"]
+from ..notebook import EXECUTED_DIR
+
+__all__ = ["Rendered", "render", "duration_s", "index_markdown", "stage_of", "pipeline_order", "NOTEBOOK_STAGES",
+           "DURATIONS"]
 
 WIDGET = "application/vnd.jupyter.widget-view+json"
+#: papermill's seconds per executed notebook, as the ``publish`` stage records them
+DURATIONS = f"{EXECUTED_DIR}/durations.json"
+#: the notebook stages in pipeline order (dvc.yaml's; tests/test_publish.py checks that they agree)
+NOTEBOOK_STAGES = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary",
+                   "realistic")
 
 
 @dataclass(frozen=True)
@@ -33,6 +41,17 @@ class Rendered:
 
     text: str
     images: dict[str, bytes]
+
+
+def stage_of(stem: str, stages) -> str:
+    """The stage among ``stages`` of an executed notebook's stem ('psf_impact_base50' -> 'psf_impact')."""
+    return next((s for s in stages if stem == s or stem.startswith(s + "_")), stem)
+
+
+def pipeline_order(stems, stages) -> list[str]:
+    """``stems`` in the order of ``stages``, the configurations of one stage alphabetically."""
+    rank = {s: i for i, s in enumerate(stages)}
+    return sorted(stems, key=lambda s: (rank.get(stage_of(s, stages), len(rank)), s))
 
 
 def duration_s(nb: dict) -> float | None:
@@ -86,8 +105,7 @@ def render(stem: str, nb: dict) -> Rendered:
     node = nbformat.reads(json.dumps(_readable(nb)), as_version=4)
     body, resources = MarkdownExporter().from_notebook_node(node, resources={"output_files_dir": f"{stem}_files"})
     text = _header(stem, nb) + "\n".join(line.rstrip() for line in body.strip().splitlines()) + "\n"
-    images = {name: data for name, data in sorted(resources.get("outputs", {}).items())}
-    return Rendered(text, images)
+    return Rendered(text, dict(sorted(resources.get("outputs", {}).items())))
 
 
 def index_markdown(durations: dict[str, float | None], order: list[str]) -> str:

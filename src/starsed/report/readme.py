@@ -17,6 +17,7 @@ import re
 import sys
 from pathlib import Path
 
+from .notebooks import DURATIONS, NOTEBOOK_STAGES, stage_of
 from .precision import format_pm, rounded
 from .published import CLASSIFICATION, GENERALISATION, IMPACT, LABELLING, PSF_ERROR
 
@@ -123,27 +124,22 @@ def durations(root: Path) -> dict[str, float]:
     """Seconds per stage from the executed notebooks (papermill's durations, as the ``publish`` stage
     recorded them in ``docs/notebooks/durations.json``; foreach configurations summed under their
     stage's name)."""
-    path = root / "docs" / "notebooks" / "durations.json"
+    path = root / DURATIONS
     out: dict[str, float] = {}
     for stem, seconds in (_json(path).items() if path.is_file() else ()):
         if seconds is None:
             continue
-        stage = next((s for s in ("psf_impact",) if stem.startswith(s + "_")), stem)
+        stage = stage_of(stem, NOTEBOOK_STAGES)
         out[stage] = out.get(stage, 0.0) + float(seconds)
     return out
-
-
-#: the README's timing rows, in pipeline order
-TIMED_STAGES = ("seds", "simulate", "psf_models", "classify", "predict_seds", "psf_impact", "impact_summary",
-                "realistic")
 
 
 def timings_block(root: Path) -> str:
     d = durations(root)
     if not d:
         return "No executed notebooks yet.\n"
-    rows = [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in TIMED_STAGES if k in d]
-    rows += [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in sorted(set(d) - set(TIMED_STAGES))]
+    rows = [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in NOTEBOOK_STAGES if k in d]
+    rows += [[f"`{k}`", f"{d[k] / 60:.1f}"] for k in sorted(set(d) - set(NOTEBOOK_STAGES))]
     rows.append(["**all notebooks**", f"**{sum(d.values()) / 60:.1f}**"])
     return _table(["stage", "minutes"], rows, "lr")
 

@@ -17,25 +17,10 @@ from pathlib import Path
 
 from ..io import atomic_path, read_json, write_json, write_text
 from ..notebook import EXECUTED_DIR
-from ..report.notebooks import duration_s, index_markdown, render
-from . import STAGES as _PAPER_ORDER
+from ..report.notebooks import DURATIONS, NOTEBOOK_STAGES, duration_s, index_markdown, pipeline_order, render
 
 #: no params section: the stage renders what the notebook stages wrote
 SECTIONS: dict = {}
-DURATIONS = f"{EXECUTED_DIR}/durations.json"
-#: the notebook stages in pipeline order
-STAGES = tuple(s for s in _PAPER_ORDER if s != "paper") + ("realistic",)
-
-
-def stage_of(stem: str) -> str:
-    """The stage of an executed notebook's stem ('psf_impact_base50' -> 'psf_impact')."""
-    return next((s for s in STAGES if stem == s or stem.startswith(s + "_")), stem)
-
-
-def pipeline_order(stems) -> list[str]:
-    """``stems`` in the order of the pipeline's stages, configurations alphabetically."""
-    rank = {s: i for i, s in enumerate(STAGES)}
-    return sorted(stems, key=lambda s: (rank.get(stage_of(s), len(rank)), s))
 
 
 def main(root: str | Path = ".") -> int:
@@ -59,7 +44,7 @@ def main(root: str | Path = ".") -> int:
         durations[stem] = duration_s(nb)
         print(f"wrote {folder / stem}.md ({len(page.images)} figures)")
     write_json(Path(root) / DURATIONS, durations)
-    write_text(folder / "README.md", index_markdown(durations, pipeline_order(durations)))
+    write_text(folder / "README.md", index_markdown(durations, pipeline_order(durations, NOTEBOOK_STAGES)))
     return 0
 
 
