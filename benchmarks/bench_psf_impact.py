@@ -4,8 +4,9 @@ Runs the psf_impact stage's own chain (:func:`starsed.stages.psf_impact.impact_c
 base model, even-part reset, warm-chained fits over ``psf_impact.added``) for a few
 (variant, seed) chains of one base set, first with ``params.yaml``'s ``psf_impact``
 section (the baseline), then with that section changed by ``--candidate`` (a JSON
-object of overrides of ``psf_impact``, e.g. ``'{"fast": {"passes": [30, 6, 5, 4, 4, 4]}}'``),
-in this one process, one after the other, on the same stars and the same TF threads.
+object of overrides of ``psf_impact``, e.g. ``'{"fast": {"passes": [30, 6, 5, 4, 4, 4]}}'``;
+with ``--reuse-after E`` the candidate chain also reuses the preconditioner of the last
+E <= E at every later E), in this one process, one after the other, on the same stars and the same TF threads.
 Where the time goes is measured too: full-batch loss+gradient passes, Gauss-Newton
 Hessians and test-star evaluations.
 
@@ -18,7 +19,7 @@ Needs ``data/simulate/main.h5``, ``data/predict_seds/base<B>.h5`` and ``models/p
 (``dvc repro predict_seds``). A worker of the stage runs single-threaded: ``--threads 1``
 times a chain as the stage runs it.
 Usage: ``python benchmarks/bench_psf_impact.py [--base 50] [--variants predicted] [--seeds 1 2]
-[--threads 1] [--candidate JSON]``
+[--threads 1] [--candidate JSON] [--reuse-after E]``
 """
 from __future__ import annotations
 
