@@ -75,9 +75,10 @@ def merge(section: dict, overrides: dict) -> dict:
 
 
 def reuse_chain(model_file, pool, test, base_n, rows, weights, psf, impact, seed, fresh_until: int) -> dict:
-    """The stage's chain, except that from the first E above ``fresh_until`` on, every fit reuses
-    the plain-basis Gauss-Newton preconditioner of the last fit at E <= ``fresh_until`` instead of
-    estimating one (``precond_reuse`` from that E on; the stars of E_(k-1) are a subset of E_k's)."""
+    """The stage's chain with ``precond_reuse`` in every fit: one Gauss-Newton preconditioner per fit
+    (not one per ``precond_every`` passes) up to E = ``fresh_until``, and from the first E above it
+    on, the plain-basis preconditioner of the last fit at E <= ``fresh_until``, reused instead of
+    estimated (the stars of E_(k-1) are a subset of E_k's)."""
     from dataclasses import replace
 
     from starsed.psf_model import PSFModel, fit, reset_even_part
