@@ -34,44 +34,33 @@ from starsed.runtime import configure
 
 
 class Timers:
-    """Wall time and call count of the chain's three costly pieces, by monkeypatching them."""
+    """Wall time of the chain's three costly pieces (and the stars of each pass), by monkeypatching them."""
 
     def __init__(self):
         self.seconds = collections.Counter()
-        self.calls = collections.Counter()
-        self.stars = collections.Counter()
+        self.star_passes = 0
 
     def install(self):
         import starsed.psf_model.lbfgs as lbfgs
         import starsed.psf_model.model as model
         import starsed.stages.psf_impact as impact
 
-        def timed(fn, key, stars=None):
+        def timed(fn, key):
             def wrapper(*args, **kwargs):
                 t0 = time.perf_counter()
                 out = fn(*args, **kwargs)
                 self.seconds[key] += time.perf_counter() - t0
-                self.calls[key] += 1
-                if stars is not None:
-                    self.stars[key] += stars(*args)
+                if key == "passes":                   # loss_and_grad(self, part, C, feats, ...)
+                    self.star_passes += len(args[3])
                 return out
             return wrapper
 
-        model.PSFModel.loss_and_grad = timed(model.PSFModel.loss_and_grad, "passes", lambda self, part, C, feats,
-                                             *rest: len(feats))
+        model.PSFModel.loss_and_grad = timed(model.PSFModel.loss_and_grad, "passes")
         lbfgs.gauss_newton_hessian = timed(lbfgs.gauss_newton_hessian, "hessians")
         impact.evaluate = timed(impact.evaluate, "evaluations")
 
-    def snapshot(self) -> dict:
-        return {"seconds": dict(self.seconds), "calls": dict(self.calls), "star_passes": dict(self.stars)}
-
-
-def merge(section: dict, overrides: dict) -> dict:
-    """``section`` with ``overrides`` applied, nested dicts merged key by key."""
-    out = dict(section)
-    for key, value in overrides.items():
-        out[key] = merge(out.get(key) or {}, value) if isinstance(value, dict) else value
-    return out
+    def snapshot(self) -> tuple[collections.Counter, int]:
+        return collections.Counter(self.seconds), self.star_passes
 
 
 def reuse_chain(model_file, pool, test, base_n, rows, weights, psf, impact, seed, fresh_until: int) -> dict:
@@ -118,14 +107,15 @@ def main() -> None:
 
     from starsed import paths
     from starsed.io import read_h5
-    from starsed.params import from_params, load_params
+    from starsed.params import _merge, from_params, load_params, sections_from
     from starsed.stages import psf_impact
 
     params = load_params()
-    psf = from_params(psf_impact.PSFModelsParams, params["psf_models"], "psf_models")
-    baseline = from_params(psf_impact.PSFImpactParams, params["psf_impact"], "psf_impact")
-    candidate = from_params(psf_impact.PSFImpactParams, merge(params["psf_impact"], json.loads(args.candidate)),
-                            "psf_impact")
+    cfg = sections_from(params, psf_impact.SECTIONS)              # what the stage reads
+    psf, baseline = cfg.psf_models, cfg.psf_impact
+    # the candidate: the section with --candidate's overrides, merged (and checked) as a profile's are
+    candidate = from_params(psf_impact.PSFImpactParams, _merge(params["psf_impact"], json.loads(args.candidate),
+                                                                "psf_impact"), "psf_impact")
     extra = read_h5(paths.predict_seds_file(args.base), "extra")
     pool = read_h5(paths.MAIN, "train", ["positions", "noisy", "sed_weights"], rows=slice(0, int(extra["rows"].max()) + 1))
     test = read_h5(paths.MAIN, "test", list(psf_impact.TEST_KEYS), rows=slice(0, psf.n_test))
@@ -135,7 +125,7 @@ def main() -> None:
     timers.install()
     results = {}
     for label, section in (("baseline", baseline), ("candidate", candidate)):
-        before = timers.snapshot()
+        seconds_before, passes_before = timers.snapshot()
         t0, runs = time.perf_counter(), {}
         for variant in args.variants:
             for seed in args.seeds:
@@ -146,9 +136,9 @@ def main() -> None:
                 else:
                     runs[(variant, seed)] = psf_impact.impact_chain(*chain_args, progress=False)
         seconds = time.perf_counter() - t0
-        after = timers.snapshot()
-        parts = {k: after["seconds"][k] - before["seconds"].get(k, 0.0) for k in after["seconds"]}
-        star_passes = after["star_passes"].get("passes", 0) - before["star_passes"].get("passes", 0)
+        seconds_after, passes_after = timers.snapshot()
+        parts = seconds_after - seconds_before
+        star_passes = passes_after - passes_before
         results[label] = {"seconds": seconds, "runs": runs}
         print(f"{label}: {seconds:.1f} s for {len(runs)} chains; passes {parts.get('passes', 0):.1f} s "
               f"({star_passes} star-passes, {1e3 * parts.get('passes', 0) / max(star_passes, 1):.2f} ms each), "
